@@ -1,0 +1,60 @@
+//! Command-line front end: one file per subcommand. `main` is glue only.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod config;
+
+/// ringwatch: places short SIP test calls from caller IDs you own and says
+/// whether they ring, are declined, network-blocked (603+) or rejected (608).
+#[derive(Debug, Parser)]
+#[command(name = "ringwatch", version, about)]
+pub struct Cli {
+    /// Path of the configuration file.
+    #[arg(long, global = true, default_value = "probes.toml")]
+    pub config: PathBuf,
+    /// Path of the history database (overrides `[store] path`).
+    #[arg(long, global = true)]
+    pub db: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate configuration files.
+    Config(config::Args),
+}
+
+/// Parse argv, run, and map the result to the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version on stdout with exit 0, usage errors on stderr.
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("ringwatch: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Config(args) => config::run(&args, &cli.config),
+    }
+}
