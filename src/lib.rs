@@ -25,5 +25,6 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod probe;
+pub mod sdp;
 pub mod sip;
 pub mod uac;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod config;
+pub mod probe;
 
 /// ringwatch: places short SIP test calls from caller IDs you own and says
 /// whether they ring, are declined, network-blocked (603+) or rejected (608).
@@ -26,6 +27,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Place test calls now and classify every answer.
+    Probe(probe::Args),
     /// Validate configuration files.
     Config(config::Args),
 }
@@ -54,7 +57,19 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    init_logging();
     match cli.command {
+        Command::Probe(args) => probe::run(&args, &cli.config),
         Command::Config(args) => config::run(&args, &cli.config),
     }
+}
+
+/// Structured logs on stderr; `RUST_LOG` selects the level (default: warn).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

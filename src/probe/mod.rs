@@ -1,1 +1,327 @@
-//! placeholder, being written
+//! One test call end to end, and a paced matrix of them.
+//!
+//! The thin async shell around [`crate::uac::Uac`]: it owns the UDP socket
+//! (connected to the trunk, so the kernel tells us our real source address
+//! and ICMP port-unreachable surfaces as an error), reserves the RTP port
+//! offered in the SDP, feeds datagrams and deadlines to the UAC, records
+//! every datagram both ways, and turns the UAC's summary into a
+//! [`ProbeRecord`] through [`crate::classify`].
+
+mod record;
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::sync::{Semaphore, mpsc, watch};
+
+use crate::classify::{self, CallFacts};
+use crate::clock;
+use crate::config::{Config, E164};
+use crate::sip::request;
+use crate::uac::{CallSpec, Credentials, Input, Output, Uac, UacConfig};
+
+pub use record::{Direction, ExchangeEntry, ProbeRecord};
+
+/// Largest datagram we accept (RFC 3261 §18.1.1 caps UDP well below this).
+const MAX_DATAGRAM: usize = 65_535;
+
+/// One call to place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeTarget {
+    /// Owned caller ID (From / P-Asserted-Identity).
+    pub caller_id: E164,
+    /// Configured carrier name (or `adhoc` for a destination not in the matrix).
+    pub carrier: String,
+    /// Destination number.
+    pub destination: E164,
+}
+
+/// Trunk and timing settings shared by every call of a run.
+#[derive(Debug, Clone)]
+pub struct ProbeSettings {
+    /// The trunk's resolved address.
+    pub proxy: SocketAddr,
+    /// Host of Request-URI and To.
+    pub domain: String,
+    /// Host of From and PAI (default: our local IP).
+    pub from_domain: Option<String>,
+    /// Add `;user=phone`.
+    pub user_phone: bool,
+    /// Timers.
+    pub uac: UacConfig,
+    /// Digest credentials, password taken from the environment.
+    pub credentials: Option<Credentials>,
+}
+
+/// Why a call could not be placed at all (exit code 2). Protocol outcomes are
+/// never errors: a 603 is a [`ProbeRecord`].
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// DNS resolution of the proxy failed.
+    #[error("cannot resolve trunk proxy `{host}`: {source}")]
+    Resolve {
+        /// The configured host.
+        host: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The environment variable holding the trunk password is not set.
+    #[error("trunk password: environment variable `{0}` is not set (see [trunk] password_env)")]
+    MissingPassword(String),
+    /// A socket could not be opened or used.
+    #[error("socket error towards {proxy}: {source}")]
+    Socket {
+        /// The trunk address.
+        proxy: SocketAddr,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The trunk answered with ICMP port/host unreachable before any SIP response.
+    #[error("trunk {proxy} unreachable: {source}")]
+    Unreachable {
+        /// The trunk address.
+        proxy: SocketAddr,
+        /// The ICMP error as the kernel reported it.
+        #[source]
+        source: io::Error,
+    },
+    /// A URI could not be built from the configuration.
+    #[error(transparent)]
+    Uri(#[from] request::UriError),
+}
+
+impl ProbeSettings {
+    /// Resolve the trunk and read credentials from the environment.
+    pub async fn from_config(cfg: &Config) -> Result<Self, ProbeError> {
+        let trunk = &cfg.trunk;
+        let proxy = tokio::net::lookup_host((trunk.proxy_host.as_str(), trunk.proxy_port))
+            .await
+            .map_err(|source| ProbeError::Resolve {
+                host: trunk.proxy_host.clone(),
+                source,
+            })?
+            .next()
+            .ok_or_else(|| ProbeError::Resolve {
+                host: trunk.proxy_host.clone(),
+                source: io::Error::new(io::ErrorKind::NotFound, "no addresses"),
+            })?;
+        let credentials = match (&trunk.username, &trunk.password_env) {
+            (Some(username), Some(var)) => Some(Credentials {
+                username: username.clone(),
+                password: std::env::var(var)
+                    .map_err(|_| ProbeError::MissingPassword(var.clone()))?,
+            }),
+            _ => None,
+        };
+        Ok(Self {
+            proxy,
+            domain: trunk.domain.clone(),
+            from_domain: trunk.from_domain.clone(),
+            user_phone: trunk.user_phone,
+            uac: UacConfig {
+                ring: cfg.call.ring,
+                t1: cfg.call.t1,
+                linger: cfg.call.linger,
+                alert_timeout: cfg.call.alert_timeout,
+                ..UacConfig::default()
+            },
+            credentials,
+        })
+    }
+}
+
+/// Bind a UDP socket "towards" `proxy` on the matching address family.
+async fn connected_socket(proxy: SocketAddr) -> io::Result<UdpSocket> {
+    let any = match proxy.ip() {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    let socket = UdpSocket::bind(SocketAddr::new(any, 0)).await?;
+    socket.connect(proxy).await?;
+    Ok(socket)
+}
+
+/// Reserve an even RTP port on `ip` (RFC 3550 §11) for the SDP offer; the
+/// early-media receiver reads from it. Falls back to any port.
+async fn reserve_media_port(ip: IpAddr) -> io::Result<UdpSocket> {
+    let mut last = None;
+    for _ in 0..16 {
+        let socket = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
+        if socket.local_addr()?.port() % 2 == 0 {
+            return Ok(socket);
+        }
+        last = Some(socket);
+    }
+    match last {
+        Some(socket) => Ok(socket),
+        None => UdpSocket::bind(SocketAddr::new(ip, 0)).await,
+    }
+}
+
+fn is_unreachable(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::HostUnreachable
+            | io::ErrorKind::NetworkUnreachable
+    )
+}
+
+/// Place one test call and classify it. `hangup` flips to `true` when the
+/// caller wants the call ended early (shutdown): the UAC CANCELs it.
+pub async fn run_one(
+    settings: &ProbeSettings,
+    target: &ProbeTarget,
+    mut hangup: watch::Receiver<bool>,
+) -> Result<ProbeRecord, ProbeError> {
+    let proxy = settings.proxy;
+    let socket_err = |source| ProbeError::Socket { proxy, source };
+    let socket = connected_socket(proxy).await.map_err(socket_err)?;
+    let local = socket.local_addr().map_err(socket_err)?;
+    let media = reserve_media_port(local.ip()).await.map_err(socket_err)?;
+    let media_port = media.local_addr().map_err(socket_err)?.port();
+
+    let mut rng = clock::rng();
+    let local_host = local.ip().to_string();
+    let from_host = settings.from_domain.as_deref().unwrap_or(&local_host);
+    let spec = CallSpec {
+        local,
+        request_uri: request::sip_uri(
+            target.destination.as_str(),
+            &settings.domain,
+            settings.user_phone,
+        )?,
+        from_uri: request::sip_uri(target.caller_id.as_str(), from_host, settings.user_phone)?,
+        sdp: crate::sdp::offer(
+            local.ip(),
+            media_port,
+            u64::from(rand::Rng::r#gen::<u32>(&mut rng)),
+        ),
+        credentials: settings.credentials.clone(),
+    };
+    let started_at = clock::wall();
+    let id = clock::probe_id(started_at, &mut rng);
+    let start = clock::now();
+    let mut uac = Uac::new(start, settings.uac.clone(), spec, rng);
+    let call_id = uac.call_id().to_string();
+    let span = tracing::info_span!("probe", %id, %call_id, carrier = %target.carrier);
+    let _enter = span.enter();
+
+    let mut exchange = Vec::new();
+    let mut heard_anything = false;
+    let mut hangup_sent = false;
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        let deadline = loop {
+            match uac.poll_output() {
+                Output::Transmit(t) => {
+                    let now = clock::now();
+                    exchange.push(ExchangeEntry::new(
+                        start,
+                        now,
+                        Direction::Sent,
+                        proxy,
+                        &t.data,
+                    ));
+                    if let Err(err) = socket.send(&t.data).await {
+                        if is_unreachable(&err) && !heard_anything {
+                            return Err(ProbeError::Unreachable { proxy, source: err });
+                        }
+                        tracing::warn!(error = %err, "send failed");
+                    }
+                }
+                Output::Event(event) => tracing::debug!(?event, "uac"),
+                Output::Timeout(at) => break Some(at),
+                Output::Done => break None,
+            }
+        };
+        let Some(deadline) = deadline else { break };
+        tokio::select! {
+            received = socket.recv(&mut buf) => match received {
+                Ok(len) => {
+                    let now = clock::now();
+                    heard_anything = true;
+                    exchange.push(ExchangeEntry::new(start, now, Direction::Received, proxy, &buf[..len]));
+                    uac.handle_input(Input::Datagram(now, &buf[..len]));
+                }
+                Err(err) if is_unreachable(&err) && !heard_anything => {
+                    return Err(ProbeError::Unreachable { proxy, source: err });
+                }
+                Err(err) => {
+                    // ICMP after the trunk spoke (e.g. it went away after its
+                    // final): UDP is lossy anyway; let the timers finish.
+                    tracing::debug!(error = %err, "recv error ignored");
+                }
+            },
+            () = tokio::time::sleep_until(deadline.into()) => {
+                uac.handle_input(Input::Timeout(clock::now()));
+            }
+            changed = hangup.changed(), if !hangup_sent => {
+                if changed.is_err() || *hangup.borrow() {
+                    hangup_sent = true;
+                    uac.handle_input(Input::Hangup(clock::now()));
+                }
+            }
+        }
+    }
+    drop(media);
+    let summary = uac.into_summary();
+    let classification = classify::classify(&CallFacts {
+        final_response: summary.final_response.as_ref(),
+        rang: summary.rang(),
+        cancelled_by_us: summary.cancelled_by_us,
+        auth_exhausted: summary.auth_exhausted,
+    });
+    Ok(ProbeRecord::new(
+        id,
+        target,
+        started_at,
+        call_id,
+        proxy,
+        local,
+        &summary,
+        classification,
+        exchange,
+    ))
+}
+
+/// Place every target, at most `cps` call starts per second and at most
+/// `max_concurrent` calls at once, reporting each result on `results` as it
+/// finishes. Targets start in order.
+pub async fn run_many(
+    settings: Arc<ProbeSettings>,
+    targets: Vec<ProbeTarget>,
+    cps: f64,
+    max_concurrent: usize,
+    hangup: watch::Receiver<bool>,
+    results: mpsc::UnboundedSender<(ProbeTarget, Result<ProbeRecord, ProbeError>)>,
+) {
+    let gap = Duration::try_from_secs_f64(1.0 / cps).unwrap_or(Duration::from_secs(1));
+    let permits = Arc::new(Semaphore::new(max_concurrent.max(1)));
+    let mut next_start = tokio::time::Instant::from_std(clock::now());
+    let mut tasks = tokio::task::JoinSet::new();
+    for target in targets {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        if *hangup.borrow() {
+            break;
+        }
+        tokio::time::sleep_until(next_start).await;
+        next_start = tokio::time::Instant::from_std(clock::now()) + gap;
+        let settings = settings.clone();
+        let hangup = hangup.clone();
+        let results = results.clone();
+        tasks.spawn(async move {
+            let result = run_one(&settings, &target, hangup).await;
+            drop(permit);
+            let _ = results.send((target, result));
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+}
