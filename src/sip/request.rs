@@ -146,21 +146,36 @@ pub fn build(spec: &RequestSpec<'_>) -> Vec<u8> {
     request.to_string().into_bytes()
 }
 
-/// A response to a request we received (e.g. `200 OK` to a far-end BYE):
-/// Via, From, To, Call-ID and CSeq copied as RFC 3261 §8.2.6.2 requires.
-pub fn build_response(request: &Message, code: u16, phrase: &str) -> Vec<u8> {
+/// A response to a request we received (e.g. `200 OK` to a far-end BYE, or
+/// a lab far end answering our INVITE): Via, From, To, Call-ID and CSeq
+/// copied as RFC 3261 §8.2.6.2 requires, `to_tag` added to To when it has
+/// none, then `extra` headers and `Content-Length: 0`.
+pub fn build_response(
+    request: &Message,
+    code: u16,
+    phrase: &str,
+    to_tag: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Vec<u8> {
     let mut out = format!("SIP/2.0 {code} {phrase}\r\n");
     for value in request.header_all("Via") {
         out.push_str(&format!("Via: {value}\r\n"));
     }
     for name in ["From", "To", "Call-ID", "CSeq"] {
-        if let Some(value) = request.header(name) {
-            out.push_str(&format!("{name}: {value}\r\n"));
+        let Some(value) = request.header(name) else {
+            continue;
+        };
+        match to_tag {
+            Some(tag) if name == "To" && request.to_tag().is_none() => {
+                out.push_str(&format!("To: {value};tag={tag}\r\n"));
+            }
+            _ => out.push_str(&format!("{name}: {value}\r\n")),
         }
     }
-    out.push_str(&format!(
-        "User-Agent: {USER_AGENT}\r\nContent-Length: 0\r\n\r\n"
-    ));
+    for (name, value) in extra {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str(&format!("Server: {USER_AGENT}\r\nContent-Length: 0\r\n\r\n"));
     out.into_bytes()
 }
 

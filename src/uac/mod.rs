@@ -477,17 +477,16 @@ impl Uac {
         }
     }
 
-    fn build(
-        &self,
+    /// The parts every request of this call shares; callers add `extra` and `body`.
+    fn request<'a>(
+        &'a self,
         method: rsip::Method,
-        uri: &rsip::Uri,
-        branch: &Branch,
-        to: &str,
+        uri: &'a rsip::Uri,
+        branch: &'a Branch,
+        to: &'a str,
         cseq: u32,
-        extra: &[(String, String)],
-        body: Option<(&str, &[u8])>,
-    ) -> Vec<u8> {
-        request::build(&RequestSpec {
+    ) -> RequestSpec<'a> {
+        RequestSpec {
             method,
             uri,
             local: self.spec.local,
@@ -496,22 +495,24 @@ impl Uac {
             to,
             call_id: &self.call_id,
             cseq,
-            extra,
-            body,
-        })
+            extra: &[],
+            body: None,
+        }
     }
 
     fn send_invite(&mut self, now: Instant) {
         let extra = invite_headers(&self.spec, self.invite.auth.as_ref());
-        let bytes = self.build(
-            rsip::Method::Invite,
-            &self.spec.request_uri,
-            &self.invite.branch,
-            &self.to,
-            self.invite.cseq,
-            &extra,
-            Some(("application/sdp", &self.spec.sdp)),
-        );
+        let bytes = request::build(&RequestSpec {
+            extra: &extra,
+            body: Some(("application/sdp", &self.spec.sdp)),
+            ..self.request(
+                rsip::Method::Invite,
+                &self.spec.request_uri,
+                &self.invite.branch,
+                &self.to,
+                self.invite.cseq,
+            )
+        });
         self.invite.bytes = bytes.clone();
         self.transmit(TxKind::Invite, bytes, false);
         self.phase = Phase::Calling;
@@ -589,15 +590,13 @@ impl Uac {
         match self.phase {
             Phase::Calling => self.pending_cancel = true,
             Phase::Proceeding => {
-                let bytes = self.build(
+                let bytes = request::build(&self.request(
                     rsip::Method::Cancel,
                     &self.spec.request_uri,
                     &self.invite.branch,
                     &self.to,
                     self.invite.cseq,
-                    &[],
-                    None,
-                );
+                ));
                 self.transmit(TxKind::Cancel, bytes.clone(), false);
                 self.cancel = Some(NonInviteTx::new(
                     self.invite.branch.clone(),
@@ -688,7 +687,7 @@ impl Uac {
     fn handle_request(&mut self, msg: &Message) {
         match msg.method().map(str::to_ascii_uppercase).as_deref() {
             Some("BYE") => {
-                let response = request::build_response(msg, 200, "OK");
+                let response = request::build_response(msg, 200, "OK", None, &[]);
                 self.transmit(TxKind::Response, response, false);
             }
             Some("ACK") => {} // nothing to answer
@@ -746,15 +745,13 @@ impl Uac {
         }
         // RFC 3261 §17.1.1.3: ACK on the INVITE's branch, To with the response's tag.
         let to = msg.header("To").unwrap_or(&self.to).to_string();
-        let ack = self.build(
+        let ack = request::build(&self.request(
             rsip::Method::Ack,
             &self.spec.request_uri,
             &self.invite.branch,
             &to,
             self.invite.cseq,
-            &[],
-            None,
-        );
+        ));
         self.invite.ack = Some(ack.clone());
         self.transmit(TxKind::Ack, ack, false);
 
@@ -852,25 +849,27 @@ impl Uac {
         }
         let to = msg.header("To").unwrap_or(&self.to).to_string();
         let ack_branch = Branch::generate(&mut self.rng);
-        let ack = self.build(
-            rsip::Method::Ack,
-            &target,
-            &ack_branch,
-            &to,
-            self.invite.cseq,
-            &extra,
-            None,
-        );
+        let ack = request::build(&RequestSpec {
+            extra: &extra,
+            ..self.request(
+                rsip::Method::Ack,
+                &target,
+                &ack_branch,
+                &to,
+                self.invite.cseq,
+            )
+        });
         let bye_branch = Branch::generate(&mut self.rng);
-        let bye = self.build(
-            rsip::Method::Bye,
-            &target,
-            &bye_branch,
-            &to,
-            self.invite.cseq + 1,
-            &extra,
-            None,
-        );
+        let bye = request::build(&RequestSpec {
+            extra: &extra,
+            ..self.request(
+                rsip::Method::Bye,
+                &target,
+                &bye_branch,
+                &to,
+                self.invite.cseq + 1,
+            )
+        });
         self.transmit(TxKind::Ack, ack.clone(), false);
         self.transmit(TxKind::Bye, bye.clone(), false);
         self.dialogs.push(Dialog {

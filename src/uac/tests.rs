@@ -23,24 +23,14 @@ fn spec(credentials: Option<Credentials>) -> CallSpec {
 }
 
 /// A tiny UAS: a response to `req` echoing Via/From/To/Call-ID/CSeq.
+/// `extra` is `Name: value\r\n` lines.
 fn respond(req: &[u8], code: u16, phrase: &str, to_tag: Option<&str>, extra: &str) -> Vec<u8> {
     let req = Message::parse(req).expect("our request parses");
-    let mut out = format!("SIP/2.0 {code} {phrase}\r\n");
-    for via in req.header_all("Via") {
-        out.push_str(&format!("Via: {via};received=127.0.0.1\r\n"));
-    }
-    let to = req.header("To").expect("To");
-    let to = match to_tag {
-        Some(tag) if !to.contains("tag=") => format!("{to};tag={tag}"),
-        _ => to.to_string(),
-    };
-    out.push_str(&format!(
-        "From: {}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {}\r\n{extra}Content-Length: 0\r\n\r\n",
-        req.header("From").expect("From"),
-        req.call_id().expect("Call-ID"),
-        req.header("CSeq").expect("CSeq"),
-    ));
-    out.into_bytes()
+    let extra: Vec<(&str, &str)> = extra
+        .split("\r\n")
+        .filter_map(|line| line.split_once(": "))
+        .collect();
+    request::build_response(&req, code, phrase, to_tag, &extra)
 }
 
 struct Sim {
