@@ -39,7 +39,7 @@ impl Standard {
 
 /// Redress data of a network block. Attacker-controllable text from an
 /// untrusted network: store and show it, never fetch it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Analytics {
     /// Where the data came from.
     pub standard: Standard,

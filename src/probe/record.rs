@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::ProbeTarget;
 use crate::classify::{Analytics, Classification, Outcome};
@@ -15,7 +15,7 @@ use crate::sip::warning::Warning;
 use crate::uac::Summary;
 
 /// Direction of a recorded datagram.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// We sent it.
@@ -25,7 +25,7 @@ pub enum Direction {
 }
 
 /// One datagram of the SIP exchange, credentials redacted.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExchangeEntry {
     /// Microseconds since the first INVITE.
     pub offset_us: u64,
@@ -34,8 +34,12 @@ pub struct ExchangeEntry {
     /// The trunk address (destination when sent, source when received).
     pub remote: SocketAddr,
     /// The bytes, with `Authorization` / `Proxy-Authorization` values redacted.
-    #[serde(serialize_with = "lossy")]
+    #[serde(serialize_with = "lossy", deserialize_with = "bytes_from_str")]
     pub data: Vec<u8>,
+}
+
+fn bytes_from_str<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    String::deserialize(d).map(String::into_bytes)
 }
 
 fn lossy<S: serde::Serializer>(data: &[u8], s: S) -> Result<S::Ok, S::Error> {
@@ -86,7 +90,7 @@ impl ExchangeEntry {
 }
 
 /// One finished test call.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProbeRecord {
     /// Unique, time-ordered probe id (UUID v7).
     pub id: String,

@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::sip::reason::{split_param, split_top_level, unquote};
 
 /// Contacts found in a `purpose=jwscard` Call-Info entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct JCardContacts {
     /// The URI scheme, lowercased: `data`, `https`, or any other scheme.
     pub source: String,

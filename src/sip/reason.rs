@@ -12,7 +12,7 @@ use serde::Serialize;
 
 /// One `reason-value` of a Reason header, e.g.
 /// `SIP;cause=603;text="v=analytics1;url=https://x.example";location=RLN`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ReasonValue {
     /// The protocol token as sent (`SIP`, `Q.850`, `Preemption`, ...). Compare
     /// it case-insensitively, e.g. with [`ReasonValue::is_protocol`].
@@ -51,7 +51,7 @@ impl ReasonValue {
 
 /// The attribute-value pairs of an ATIS-1000099 Reason `text`
 /// (`v=analytics1;url=...;tel=...;email=...;id=...`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct AnalyticsText {
     /// The `v` value as sent, e.g. `analytics1`. Other versions are returned
     /// too; the caller decides what to make of them.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::sip::reason::{split_top_level, unquote};
 
 /// One warning-value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Warning {
     /// The three-digit warn-code; `None` when it is not exactly three digits.
     pub code: Option<u16>,
