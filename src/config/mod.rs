@@ -55,6 +55,8 @@ pub struct Config {
     pub call: CallSettings,
     /// Pacing of many calls (`[schedule]`).
     pub schedule: ScheduleSettings,
+    /// The history database (`[store]`).
+    pub store: StoreSettings,
     /// The caller IDs we own, in file order; never empty, no duplicates.
     pub numbers: Vec<OwnedNumber>,
     /// The destination matrix, in file order; never empty, names unique.
@@ -181,6 +183,17 @@ pub struct Carrier {
     pub name: String,
     /// Numbers on this carrier; never empty, no duplicates.
     pub destinations: Vec<E164>,
+}
+
+/// Default database file name, beside the config file.
+pub const DEFAULT_STORE_FILE: &str = "ringwatch.db";
+
+/// Where the history lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreSettings {
+    /// Database path (`[store] path`, relative to the config file's
+    /// directory; default `ringwatch.db` beside it). `--db` overrides it.
+    pub path: PathBuf,
 }
 
 impl Config {

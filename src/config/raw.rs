@@ -15,6 +15,7 @@ pub(crate) struct RawConfig {
     pub(crate) trunk: Option<Spanned<RawTrunk>>,
     pub(crate) call: Option<RawCall>,
     pub(crate) schedule: Option<RawSchedule>,
+    pub(crate) store: Option<RawStore>,
     pub(crate) numbers: Option<Vec<Spanned<RawNumber>>>,
     pub(crate) carriers: Option<Vec<Spanned<RawCarrier>>>,
 }
@@ -50,6 +51,13 @@ pub(crate) struct RawSchedule {
     pub(crate) max_concurrent: Option<Spanned<Value>>,
 }
 
+/// `[store]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStore {
+    pub(crate) path: Option<Spanned<String>>,
+}
+
 /// One `[[numbers]]` entry. `number` is a [`Value`] so that an unquoted
 /// `number = +12025550143` (a TOML integer) gets a helpful message.
 #[derive(Debug, Deserialize)]
@@ -73,7 +81,7 @@ pub(crate) struct RawCarrier {
 pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
     (
         "the top level",
-        &["trunk", "call", "schedule", "numbers", "carriers"],
+        &["trunk", "call", "schedule", "store", "numbers", "carriers"],
     ),
     (
         "[trunk]",
@@ -97,6 +105,7 @@ pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     ("[schedule]", &["cps", "max_concurrent"]),
+    ("[store]", &["path"]),
     ("[[numbers]]", &["number", "label"]),
     ("[[carriers]]", &["name", "destinations"]),
 ];
@@ -108,6 +117,7 @@ pub(crate) const STRUCT_NAMES: &[(&str, &str)] = &[
     ("struct RawTrunk", "a table"),
     ("struct RawCall", "a table"),
     ("struct RawSchedule", "a table"),
+    ("struct RawStore", "a table"),
     ("struct RawNumber", "a table"),
     ("struct RawCarrier", "a table"),
 ];

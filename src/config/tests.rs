@@ -205,10 +205,10 @@ fn unknown_key_has_position_and_names_the_table() {
         "{msg}"
     );
 
-    let (line, _, msg) = err_at(&format!("{MINIMAL}\n[store]\npath = \"x\"\n"));
+    let (line, _, msg) = err_at(&format!("{MINIMAL}\n[stor]\npath = \"x\"\n"));
     assert_eq!(line, 12);
     assert!(
-        msg.starts_with("unknown table `store` at the top level"),
+        msg.starts_with("unknown table `stor` at the top level"),
         "{msg}"
     );
 
@@ -599,4 +599,23 @@ fn load_reports_missing_file() {
             .starts_with("/nonexistent/ringwatch/probes.toml: config file not found"),
         "{e}"
     );
+}
+
+#[test]
+fn store_path_is_relative_to_the_config_file() {
+    let dir = Path::new("/etc/ringwatch/probes.toml");
+    let cfg = Config::parse_str(MINIMAL, dir).expect("valid");
+    assert_eq!(cfg.store.path, Path::new("/etc/ringwatch/ringwatch.db"));
+    let cfg = Config::parse_str(&format!("{MINIMAL}\n[store]\npath = \"data/h.db\"\n"), dir)
+        .expect("valid");
+    assert_eq!(cfg.store.path, Path::new("/etc/ringwatch/data/h.db"));
+    let cfg = Config::parse_str(
+        &format!("{MINIMAL}\n[store]\npath = \"/var/lib/rw.db\"\n"),
+        dir,
+    )
+    .expect("valid");
+    assert_eq!(cfg.store.path, Path::new("/var/lib/rw.db"));
+    let err =
+        Config::parse_str(&format!("{MINIMAL}\n[store]\npath = \"\"\n"), dir).expect_err("empty");
+    assert!(err.to_string().contains("[store] path is empty"), "{err}");
 }

@@ -15,9 +15,10 @@ use toml::{Spanned, Value};
 
 use super::e164::E164;
 use super::error::{ConfigError, Source};
-use super::raw::{RawCall, RawCarrier, RawConfig, RawNumber, RawSchedule, RawTrunk};
+use super::raw::{RawCall, RawCarrier, RawConfig, RawNumber, RawSchedule, RawStore, RawTrunk};
 use super::{
-    CallSettings, Carrier, Config, OwnedNumber, ScheduleSettings, Transport, Trunk, defaults,
+    CallSettings, Carrier, Config, DEFAULT_STORE_FILE, OwnedNumber, ScheduleSettings,
+    StoreSettings, Transport, Trunk, defaults,
 };
 
 type Result<T> = std::result::Result<T, ConfigError>;
@@ -38,6 +39,7 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
     let trunk = trunk_settings(&src, trunk)?;
     let call = call_settings(&src, raw.call)?;
     let schedule = schedule_settings(&src, raw.schedule)?;
+    let store = store_settings(&src, raw.store)?;
     let numbers = owned_numbers(&src, raw.numbers.unwrap_or_default())?;
     let carriers = carriers(&src, raw.carriers.unwrap_or_default())?;
     Ok(Config {
@@ -45,9 +47,24 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
         trunk,
         call,
         schedule,
+        store,
         numbers,
         carriers,
     })
+}
+
+/// `[store] path`: relative paths are relative to the config file's
+/// directory, so the daemon and a one-off `probe` agree on one database.
+fn store_settings(src: &Source<'_>, raw: Option<RawStore>) -> Result<StoreSettings> {
+    let dir = src.path.parent().unwrap_or(Path::new(""));
+    let path = match raw.and_then(|r| r.path) {
+        Some(p) if p.get_ref().trim().is_empty() => {
+            return Err(src.at(p.span(), "[store] path is empty"));
+        }
+        Some(p) => dir.join(p.into_inner()),
+        None => dir.join(DEFAULT_STORE_FILE),
+    };
+    Ok(StoreSettings { path })
 }
 
 fn trunk_settings(src: &Source<'_>, raw: Spanned<RawTrunk>) -> Result<Trunk> {
