@@ -24,6 +24,7 @@ pub mod classify;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod lab;
 pub mod probe;
 pub mod report;
 pub mod reputation;
