@@ -25,6 +25,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod lab;
+pub mod media;
 pub mod probe;
 pub mod report;
 pub mod reputation;
