@@ -5,8 +5,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod check;
+pub mod common;
 pub mod config;
+pub mod evidence;
+pub mod export;
+pub mod history;
+pub mod lab;
 pub mod probe;
+pub mod reclassify;
 
 /// ringwatch: places short SIP test calls from caller IDs you own and says
 /// whether they ring, are declined, network-blocked (603+) or rejected (608).
@@ -29,6 +36,18 @@ pub struct Cli {
 pub enum Command {
     /// Place test calls now and classify every answer.
     Probe(probe::Args),
+    /// What has happened to a number, per carrier.
+    History(history::Args),
+    /// May a campaign use this number now? (exit 0 ready, 1 not ready, 3 unknown)
+    Check(check::Args),
+    /// A ticket-ready text (and pcap) for one probe.
+    Evidence(evidence::Args),
+    /// Probe records as CSV or JSON Lines.
+    Export(export::Args),
+    /// Re-run the classifier over stored raw exchanges.
+    Reclassify(reclassify::Args),
+    /// Run the built-in carrier lab (a scripted SIP far end on loopback).
+    Lab(lab::Args),
     /// Validate configuration files.
     Config(config::Args),
 }
@@ -57,17 +76,30 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    init_logging();
+    init_logging(match cli.command {
+        Command::Lab(_) => "warn,ringwatch::lab=info",
+        _ => "warn",
+    });
+    let globals = common::Globals {
+        config: cli.config.clone(),
+        db: cli.db.clone(),
+    };
     match cli.command {
-        Command::Probe(args) => probe::run(&args, &cli.config),
+        Command::Probe(args) => probe::run(&args, &globals),
+        Command::History(args) => history::run(&args, &globals),
+        Command::Check(args) => check::run(&args, &globals),
+        Command::Evidence(args) => evidence::run(&args, &globals),
+        Command::Export(args) => export::run(&args, &globals),
+        Command::Reclassify(args) => reclassify::run(&args, &globals),
+        Command::Lab(args) => lab::run(&args, &globals.config),
         Command::Config(args) => config::run(&args, &cli.config),
     }
 }
 
-/// Structured logs on stderr; `RUST_LOG` selects the level (default: warn).
-fn init_logging() {
+/// Structured logs on stderr; `RUST_LOG` overrides the default filter.
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

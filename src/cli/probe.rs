@@ -5,15 +5,16 @@
 //! number, DNS failure, socket error, ICMP unreachable).
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use tokio::sync::{mpsc, watch};
 
+use super::common::{Globals, open_store};
 use crate::config::{Config, E164};
 use crate::probe::{self, ProbeRecord, ProbeSettings, ProbeTarget};
+use crate::store::Store;
 
 /// Carrier name used for a `--to` destination that no carrier lists.
 pub const ADHOC_CARRIER: &str = "adhoc";
@@ -95,8 +96,8 @@ pub fn targets(cfg: &Config, args: &Args) -> anyhow::Result<Vec<ProbeTarget>> {
 }
 
 /// Run `ringwatch probe`.
-pub fn run(args: &Args, config_path: &Path) -> anyhow::Result<ExitCode> {
-    let cfg = Config::load(config_path)?;
+pub fn run(args: &Args, globals: &Globals) -> anyhow::Result<ExitCode> {
+    let cfg = globals.load_config()?;
     let targets = targets(&cfg, args)?;
     let cps = args.cps.unwrap_or(cfg.schedule.cps);
     if !(cps.is_finite() && cps > 0.0 && cps <= 100.0) {
@@ -106,15 +107,66 @@ pub fn run(args: &Args, config_path: &Path) -> anyhow::Result<ExitCode> {
     if max_concurrent == 0 {
         bail!("--max-concurrent must be at least 1");
     }
+    // Open the store before calling anyone: a broken database is an error
+    // before a single call is placed, not after.
+    let mut store = if args.no_record {
+        None
+    } else {
+        Some(open_store(&globals.db_path(Some(&cfg))?)?)
+    };
+    let mut printer = Printer::new(args.json);
+    let run = place_calls(&cfg, targets, cps, max_concurrent, store.as_mut(), |r| {
+        printer.record(r)
+    })?;
+    Ok(if run.errors > 0 {
+        ExitCode::from(2)
+    } else if run.not_ok || run.interrupted {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// What a batch of calls came to.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RunSummary {
+    /// Calls that produced a record.
+    pub records: usize,
+    /// Some record's outcome is neither ringing nor answered.
+    pub not_ok: bool,
+    /// Calls that could not be placed, or records that could not be stored.
+    pub errors: usize,
+    /// Ctrl-C stopped the run early.
+    pub interrupted: bool,
+}
+
+/// Place `targets` through the trunk, store each finished record (when a
+/// store is given) **before** handing it to `on_record`, and report
+/// failures to place a call on stderr, one line each.
+pub fn place_calls(
+    cfg: &Config,
+    targets: Vec<ProbeTarget>,
+    cps: f64,
+    max_concurrent: usize,
+    mut store: Option<&mut Store>,
+    mut on_record: impl FnMut(&ProbeRecord) -> anyhow::Result<()>,
+) -> anyhow::Result<RunSummary> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let settings = Arc::new(ProbeSettings::from_config(&cfg).await?);
+        // `[trunk] proxy = "lab"`: the built-in carrier lab answers, inside
+        // this process, on a loopback port; it lives as long as this run.
+        let lab = if cfg.trunk_is_lab() {
+            let any: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
+            Some(crate::lab::start(cfg, any).await.context("starting the built-in lab")?)
+        } else {
+            None
+        };
+        let settings = Arc::new(ProbeSettings::from_config(cfg, lab.as_ref().map(|l| l.addr)).await?);
         let (hangup_tx, hangup_rx) = watch::channel(false);
         let (results_tx, mut results) = mpsc::unbounded_channel();
-        let total = targets.len();
         let runner = tokio::spawn(probe::run_many(
             settings,
             targets,
@@ -123,21 +175,25 @@ pub fn run(args: &Args, config_path: &Path) -> anyhow::Result<ExitCode> {
             hangup_rx,
             results_tx,
         ));
-        let mut printer = Printer::new(args.json);
-        let mut any_not_ok = false;
-        let mut errors = 0usize;
-        let mut interrupted = false;
+        let mut run = RunSummary::default();
         loop {
             tokio::select! {
                 next = results.recv() => {
                     let Some((target, result)) = next else { break };
                     match result {
                         Ok(record) => {
-                            any_not_ok |= !record.outcome.is_ok();
-                            printer.record(&record)?;
+                            run.records += 1;
+                            run.not_ok |= !record.outcome.is_ok();
+                            if let Some(store) = store.as_deref_mut()
+                                && let Err(err) = store.insert_probe(&record)
+                            {
+                                run.errors += 1;
+                                eprintln!("ringwatch: probe {} was NOT recorded: {err:#}", record.id);
+                            }
+                            on_record(&record)?;
                         }
                         Err(err) => {
-                            errors += 1;
+                            run.errors += 1;
                             eprintln!(
                                 "ringwatch: {} -> {} ({}): {err}",
                                 target.caller_id, target.destination, target.carrier
@@ -145,40 +201,39 @@ pub fn run(args: &Args, config_path: &Path) -> anyhow::Result<ExitCode> {
                         }
                     }
                 }
-                _ = tokio::signal::ctrl_c(), if !interrupted => {
+                _ = tokio::signal::ctrl_c(), if !run.interrupted => {
                     // Stop placing calls; CANCEL the ones ringing; keep results.
-                    interrupted = true;
+                    run.interrupted = true;
                     let _ = hangup_tx.send(true);
                 }
             }
         }
         runner.await.context("probe runner")?;
-        tracing::debug!(total, errors, "probe run finished");
-        Ok(if errors > 0 {
-            ExitCode::from(2)
-        } else if any_not_ok || interrupted {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        })
+        if let Some(lab) = lab {
+            match lab.stop().await {
+                Ok(stats) => tracing::debug!(?stats, "lab stopped"),
+                Err(err) => tracing::warn!(error = %err, "lab did not stop cleanly"),
+            }
+        }
+        Ok(run)
     })
 }
 
 /// Writes records as they finish: a fixed-width table or JSON Lines.
-struct Printer {
+pub(crate) struct Printer {
     json: bool,
     header_done: bool,
 }
 
 impl Printer {
-    fn new(json: bool) -> Self {
+    pub(crate) fn new(json: bool) -> Self {
         Self {
             json,
             header_done: false,
         }
     }
 
-    fn record(&mut self, r: &ProbeRecord) -> anyhow::Result<()> {
+    pub(crate) fn record(&mut self, r: &ProbeRecord) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
         if self.json {
             serde_json::to_writer(&mut out, r)?;

@@ -10,6 +10,7 @@
 
 mod e164;
 mod error;
+mod lab;
 mod raw;
 mod validate;
 
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 pub use e164::{E164, E164Error, E164ErrorKind, MAX_DIGITS};
 pub use error::{ConfigError, Location, Position};
+pub use lab::{LabBehaviour, LabRule, LabSettings, Redress, lab_defaults};
 
 /// The annotated template shipped as `probes.toml`; it is valid.
 pub const EXAMPLE: &str = include_str!("../../probes.toml");
@@ -61,6 +63,8 @@ pub struct Config {
     pub numbers: Vec<OwnedNumber>,
     /// The destination matrix, in file order; never empty, names unique.
     pub carriers: Vec<Carrier>,
+    /// The built-in carrier lab (`[lab]`; defaults when absent).
+    pub lab: LabSettings,
 }
 
 /// The SIP trunk every INVITE goes through.

@@ -5,6 +5,8 @@
 //! (`validate.rs`) with our own words and a line:column. Values that stage 2
 //! checks keep their [`Spanned`] position. Nothing here interprets values.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use toml::{Spanned, Value};
 
@@ -18,6 +20,7 @@ pub(crate) struct RawConfig {
     pub(crate) store: Option<RawStore>,
     pub(crate) numbers: Option<Vec<Spanned<RawNumber>>>,
     pub(crate) carriers: Option<Vec<Spanned<RawCarrier>>>,
+    pub(crate) lab: Option<RawLab>,
 }
 
 /// `[trunk]`.
@@ -75,13 +78,62 @@ pub(crate) struct RawCarrier {
     pub(crate) destinations: Option<Spanned<Vec<Spanned<Value>>>>,
 }
 
+/// `random = { behaviour = probability, ... }` of `[lab]` and
+/// `[[lab.carriers]]`: names and values checked in stage 2.
+pub(crate) type RawRandom = Spanned<BTreeMap<Spanned<String>, Spanned<Value>>>;
+
+/// `[lab]`: the built-in carrier lab (see `config/lab.rs`). Not
+/// [`Spanned`]: toml cannot span a table created implicitly by a
+/// `[[lab.carriers]]` header.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLab {
+    pub(crate) listen: Option<Spanned<String>>,
+    pub(crate) default: Option<Spanned<String>>,
+    pub(crate) unknown: Option<Spanned<String>>,
+    pub(crate) blocked_behaviour: Option<Spanned<String>>,
+    pub(crate) alert_first: Option<bool>,
+    pub(crate) pdd_ms: Option<Spanned<Value>>,
+    pub(crate) alert_ms: Option<Spanned<Value>>,
+    pub(crate) ring_timeout_seconds: Option<Spanned<Value>>,
+    pub(crate) retry_after_seconds: Option<Spanned<Value>>,
+    pub(crate) seed: Option<Spanned<Value>>,
+    pub(crate) redress_url: Option<Spanned<String>>,
+    pub(crate) redress_tel: Option<Spanned<String>>,
+    pub(crate) redress_email: Option<Spanned<String>>,
+    pub(crate) redress_id: Option<Spanned<String>>,
+    pub(crate) location: Option<Spanned<String>>,
+    pub(crate) random: Option<RawRandom>,
+    pub(crate) carriers: Option<Vec<Spanned<RawLabCarrier>>>,
+}
+
+/// One `[[lab.carriers]]` rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLabCarrier {
+    pub(crate) name: Option<Spanned<String>>,
+    pub(crate) behaviour: Option<Spanned<String>>,
+    pub(crate) block: Option<Spanned<Vec<Spanned<Value>>>>,
+    pub(crate) blocked_behaviour: Option<Spanned<String>>,
+    pub(crate) alert_first: Option<bool>,
+    pub(crate) pdd_ms: Option<Spanned<Value>>,
+    pub(crate) redress_url: Option<Spanned<String>>,
+    pub(crate) redress_tel: Option<Spanned<String>>,
+    pub(crate) redress_email: Option<Spanned<String>>,
+    pub(crate) redress_id: Option<Spanned<String>>,
+    pub(crate) location: Option<Spanned<String>>,
+    pub(crate) random: Option<RawRandom>,
+}
+
 /// A table of the file and the keys it accepts, in declaration order. Used
 /// to name the table in "unknown field" messages; a unit test keeps these
 /// lists equal to the structs above.
 pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
     (
         "the top level",
-        &["trunk", "call", "schedule", "store", "numbers", "carriers"],
+        &[
+            "trunk", "call", "schedule", "store", "numbers", "carriers", "lab",
+        ],
     ),
     (
         "[trunk]",
@@ -108,6 +160,45 @@ pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
     ("[store]", &["path"]),
     ("[[numbers]]", &["number", "label"]),
     ("[[carriers]]", &["name", "destinations"]),
+    (
+        "[lab]",
+        &[
+            "listen",
+            "default",
+            "unknown",
+            "blocked_behaviour",
+            "alert_first",
+            "pdd_ms",
+            "alert_ms",
+            "ring_timeout_seconds",
+            "retry_after_seconds",
+            "seed",
+            "redress_url",
+            "redress_tel",
+            "redress_email",
+            "redress_id",
+            "location",
+            "random",
+            "carriers",
+        ],
+    ),
+    (
+        "[[lab.carriers]]",
+        &[
+            "name",
+            "behaviour",
+            "block",
+            "blocked_behaviour",
+            "alert_first",
+            "pdd_ms",
+            "redress_url",
+            "redress_tel",
+            "redress_email",
+            "redress_id",
+            "location",
+            "random",
+        ],
+    ),
 ];
 
 /// Internal struct names as serde spells them in "expected struct X", and
@@ -120,6 +211,8 @@ pub(crate) const STRUCT_NAMES: &[(&str, &str)] = &[
     ("struct RawStore", "a table"),
     ("struct RawNumber", "a table"),
     ("struct RawCarrier", "a table"),
+    ("struct RawLab", "a table"),
+    ("struct RawLabCarrier", "a table"),
 ];
 
 /// Parse the text into raw structs (syntax, types, unknown keys).
@@ -145,15 +238,24 @@ mod tests {
             doc.push_str(header);
             doc.push('\n');
             for f in *fields {
+                if *name == "[lab]" && *f == "carriers" {
+                    continue; // written as the [[lab.carriers]] table below
+                }
                 let v = match *f {
-                    "user_phone" => "true",
-                    "destinations" => "[\"+12025550178\"]",
+                    "user_phone" | "alert_first" => "true",
+                    "destinations" | "block" => "[\"+12025550178\"]",
+                    "random" => "{ busy = 0.5 }",
                     "ring_seconds"
                     | "t1_ms"
                     | "linger_ms"
                     | "alert_timeout_seconds"
                     | "cps"
-                    | "max_concurrent" => "1",
+                    | "max_concurrent"
+                    | "pdd_ms"
+                    | "alert_ms"
+                    | "ring_timeout_seconds"
+                    | "retry_after_seconds"
+                    | "seed" => "1",
                     _ => "\"x\"",
                 };
                 doc.push_str(&format!("{f} = {v}\n"));
@@ -161,6 +263,8 @@ mod tests {
         }
         let raw = parse(&doc).unwrap_or_else(|e| panic!("{e}\n{doc}"));
         assert!(raw.trunk.is_some() && raw.call.is_some() && raw.schedule.is_some());
+        let lab = raw.lab.expect("[lab]");
+        assert!(lab.random.is_some() && lab.carriers.is_some_and(|c| c.len() == 1));
         // And every struct rejects a key that is not listed.
         for (name, fields) in SECTIONS {
             let bad = match *name {

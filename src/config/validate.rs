@@ -2,8 +2,8 @@
 //!
 //! Owns the rules: required keys, ranges, defaults, host and port syntax,
 //! name syntax, uniqueness. Errors are reported one at a time, in the order
-//! trunk, call, schedule, numbers, carriers. No I/O; the caller passes the
-//! text only to turn spans into line:column.
+//! trunk, call, schedule, numbers, carriers, lab (`lab.rs`). No I/O; the
+//! caller passes the text only to turn spans into line:column.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -42,6 +42,7 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
     let store = store_settings(&src, raw.store)?;
     let numbers = owned_numbers(&src, raw.numbers.unwrap_or_default())?;
     let carriers = carriers(&src, raw.carriers.unwrap_or_default())?;
+    let lab = super::lab::lab_settings(&src, raw.lab, &carriers)?;
     Ok(Config {
         source: path.to_owned(),
         trunk,
@@ -50,6 +51,7 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
         store,
         numbers,
         carriers,
+        lab,
     })
 }
 
@@ -358,7 +360,7 @@ fn carriers(src: &Source<'_>, raw: Vec<Spanned<RawCarrier>>) -> Result<Vec<Carri
 }
 
 /// A phone number value: a quoted E.164 string.
-fn phone_number(src: &Source<'_>, value: &Spanned<Value>) -> Result<E164> {
+pub(super) fn phone_number(src: &Source<'_>, value: &Spanned<Value>) -> Result<E164> {
     match value.get_ref() {
         Value::String(s) => E164::parse(s).map_err(|e| src.at(value.span(), e.to_string())),
         Value::Integer(i) => Err(src.at(
@@ -391,7 +393,7 @@ fn number(src: &Source<'_>, v: &Spanned<Value>, what: &str, unit: &str) -> Resul
 }
 
 /// An integer value within `min..=max`.
-fn integer(
+pub(super) fn integer(
     src: &Source<'_>,
     v: &Spanned<Value>,
     what: &str,
@@ -429,7 +431,7 @@ fn integer(
 }
 
 /// Whole milliseconds within `min..=max`.
-fn millis(
+pub(super) fn millis(
     src: &Source<'_>,
     v: &Spanned<Value>,
     what: &str,
@@ -441,7 +443,7 @@ fn millis(
 }
 
 /// Seconds, integer or fractional, within `min..=max`.
-fn seconds(
+pub(super) fn seconds(
     src: &Source<'_>,
     v: &Spanned<Value>,
     what: &str,

@@ -96,20 +96,24 @@ pub enum ProbeError {
 }
 
 impl ProbeSettings {
-    /// Resolve the trunk and read credentials from the environment.
-    pub async fn from_config(cfg: &Config) -> Result<Self, ProbeError> {
+    /// Resolve the trunk (unless `proxy` is already known, e.g. the
+    /// in-process lab) and read credentials from the environment.
+    pub async fn from_config(cfg: &Config, proxy: Option<SocketAddr>) -> Result<Self, ProbeError> {
         let trunk = &cfg.trunk;
-        let proxy = tokio::net::lookup_host((trunk.proxy_host.as_str(), trunk.proxy_port))
-            .await
-            .map_err(|source| ProbeError::Resolve {
-                host: trunk.proxy_host.clone(),
-                source,
-            })?
-            .next()
-            .ok_or_else(|| ProbeError::Resolve {
-                host: trunk.proxy_host.clone(),
-                source: io::Error::new(io::ErrorKind::NotFound, "no addresses"),
-            })?;
+        let proxy = match proxy {
+            Some(addr) => addr,
+            None => tokio::net::lookup_host((trunk.proxy_host.as_str(), trunk.proxy_port))
+                .await
+                .map_err(|source| ProbeError::Resolve {
+                    host: trunk.proxy_host.clone(),
+                    source,
+                })?
+                .next()
+                .ok_or_else(|| ProbeError::Resolve {
+                    host: trunk.proxy_host.clone(),
+                    source: io::Error::new(io::ErrorKind::NotFound, "no addresses"),
+                })?,
+        };
         let credentials = match (&trunk.username, &trunk.password_env) {
             (Some(username), Some(var)) => Some(Credentials {
                 username: username.clone(),

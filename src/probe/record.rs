@@ -9,7 +9,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ProbeTarget;
-use crate::classify::{Analytics, Classification, Outcome};
+use crate::classify::{self, Analytics, CallFacts, Classification, Outcome};
+use crate::sip::message::Message;
 use crate::sip::reason::ReasonValue;
 use crate::sip::warning::Warning;
 use crate::uac::Summary;
@@ -164,7 +165,7 @@ impl ProbeRecord {
         exchange: Vec<ExchangeEntry>,
     ) -> Self {
         let end = summary.ended.unwrap_or(summary.started);
-        Self {
+        let mut rec = Self {
             id,
             caller_id: target.caller_id.to_string(),
             carrier: target.carrier.clone(),
@@ -173,16 +174,16 @@ impl ProbeRecord {
             call_id,
             outcome: c.outcome,
             rang: summary.rang(),
-            status: c.status,
-            reason_phrase: c.reason_phrase,
+            status: None,
+            reason_phrase: None,
             pdd_ms: summary.first_progress.map(|t| ms(t - summary.started)),
             duration_ms: ms(end.saturating_duration_since(summary.started)),
-            analytics: c.analytics,
-            reasons: c.reasons,
-            retry_after_s: c.retry_after_s,
-            q850_cause: c.q850_cause,
-            warnings: c.warnings,
-            anomalies: c.anomalies,
+            analytics: None,
+            reasons: Vec::new(),
+            retry_after_s: None,
+            q850_cause: None,
+            warnings: Vec::new(),
+            anomalies: Vec::new(),
             provisionals: summary.provisionals.clone(),
             cancelled_by_us: summary.cancelled_by_us,
             answered_dialogs: summary.answered_dialogs,
@@ -190,7 +191,55 @@ impl ProbeRecord {
             trunk,
             local,
             exchange,
-        }
+        };
+        rec.apply(c);
+        rec
+    }
+
+    /// Overwrite the classified fields with `c`.
+    pub fn apply(&mut self, c: Classification) {
+        self.outcome = c.outcome;
+        self.status = c.status;
+        self.reason_phrase = c.reason_phrase;
+        self.analytics = c.analytics;
+        self.reasons = c.reasons;
+        self.retry_after_s = c.retry_after_s;
+        self.q850_cause = c.q850_cause;
+        self.warnings = c.warnings;
+        self.anomalies = c.anomalies;
+    }
+
+    /// The final response to the INVITE as received: the last received
+    /// message with a final status and CSeq method INVITE. `None` without
+    /// an exchange or when no final arrived.
+    pub fn final_response(&self) -> Option<Message> {
+        self.exchange
+            .iter()
+            .rev()
+            .filter(|e| e.direction == Direction::Received)
+            .filter_map(|e| Message::parse(&e.data).ok())
+            .find(|m| {
+                m.status().is_some_and(|c| c >= 200)
+                    && m.cseq()
+                        .is_some_and(|c| c.method.eq_ignore_ascii_case("INVITE"))
+            })
+    }
+
+    /// Classify again from the stored raw exchange (after the classifier
+    /// improved). The facts the UAC knew but did not keep are re-derived: a
+    /// 401/407 final only reaches classification when auth was exhausted.
+    pub fn reclassify(&self) -> Classification {
+        let fin = self.final_response();
+        let auth_exhausted = fin
+            .as_ref()
+            .and_then(Message::status)
+            .is_some_and(|c| c == 401 || c == 407);
+        classify::classify(&CallFacts {
+            final_response: fin.as_ref(),
+            rang: self.rang,
+            cancelled_by_us: self.cancelled_by_us,
+            auth_exhausted,
+        })
     }
 }
 

@@ -52,14 +52,25 @@ impl<W: Write> PcapWriter<W> {
     /// payload are an `InvalidInput` error (never a panic).
     pub fn write(&mut self, frame: &Frame<'_>) -> io::Result<()> {
         if frame.payload.len() > MAX_PAYLOAD {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "datagram too large for one frame"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "datagram too large for one frame",
+            ));
         }
         let udp = udp_segment(frame);
         let (ethertype, ip) = match (frame.src.ip(), frame.dst.ip()) {
-            (IpAddr::V4(s), IpAddr::V4(d)) => (0x0800u16, ipv4_packet(s.octets(), d.octets(), self.ip_id, &udp)),
-            (IpAddr::V6(s), IpAddr::V6(d)) => (0x86ddu16, ipv6_packet(s.octets(), d.octets(), &udp)),
+            (IpAddr::V4(s), IpAddr::V4(d)) => (
+                0x0800u16,
+                ipv4_packet(s.octets(), d.octets(), self.ip_id, &udp),
+            ),
+            (IpAddr::V6(s), IpAddr::V6(d)) => {
+                (0x86ddu16, ipv6_packet(s.octets(), d.octets(), &udp))
+            }
             _ => {
-                return Err(io::Error::new(io::ErrorKind::InvalidInput, "source and destination address families differ"));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "source and destination address families differ",
+                ));
             }
         };
         self.ip_id = self.ip_id.wrapping_add(1);
@@ -172,8 +183,13 @@ mod tests {
     fn frame(src: &str, dst: &str, payload: &[u8]) -> Vec<u8> {
         let mut w = PcapWriter::new(Vec::new()).expect("header");
         let at = DateTime::from_timestamp(1_767_225_600, 123_456_000).expect("time");
-        w.write(&Frame { at, src: src.parse().expect("src"), dst: dst.parse().expect("dst"), payload })
-            .expect("frame");
+        w.write(&Frame {
+            at,
+            src: src.parse().expect("src"),
+            dst: dst.parse().expect("dst"),
+            payload,
+        })
+        .expect("frame");
         w.finish().expect("finish")
     }
 
@@ -183,8 +199,14 @@ mod tests {
         assert_eq!(&out[..4], &0xa1b2_c3d4u32.to_le_bytes());
         assert_eq!(out.len(), 24 + 16 + 14 + 20 + 8 + 7);
         let rec = &out[24..];
-        assert_eq!(u32::from_le_bytes(rec[0..4].try_into().expect("4")), 1_767_225_600);
-        assert_eq!(u32::from_le_bytes(rec[4..8].try_into().expect("4")), 123_456);
+        assert_eq!(
+            u32::from_le_bytes(rec[0..4].try_into().expect("4")),
+            1_767_225_600
+        );
+        assert_eq!(
+            u32::from_le_bytes(rec[4..8].try_into().expect("4")),
+            123_456
+        );
         let ip = &rec[16 + 14..];
         assert_eq!(checksum(&[&ip[..20]]), 0, "IPv4 header checksum verifies");
         assert_eq!(&ip[12..16], &[192, 0, 2, 1]);
