@@ -23,12 +23,16 @@
 pub mod classify;
 pub mod cli;
 pub mod clock;
+pub mod alerts;
 pub mod config;
+pub mod daemon;
+pub mod http;
 pub mod lab;
 pub mod media;
 pub mod probe;
 pub mod report;
 pub mod reputation;
+pub mod schedule;
 pub mod sdp;
 pub mod sip;
 pub mod store;

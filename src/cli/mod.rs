@@ -76,10 +76,14 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    init_logging(match cli.command {
-        Command::Lab(_) => "warn,ringwatch::lab=info",
-        _ => "warn",
-    });
+    let json_logs = false;
+    init_logging(
+        match cli.command {
+            Command::Lab(_) => "warn,ringwatch::lab=info",
+            _ => "warn",
+        },
+        json_logs,
+    );
     let globals = common::Globals {
         config: cli.config.clone(),
         db: cli.db.clone(),
@@ -97,11 +101,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Structured logs on stderr; `RUST_LOG` overrides the default filter.
-fn init_logging(default: &str) {
+fn init_logging(default: &str, json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }

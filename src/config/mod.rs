@@ -8,6 +8,7 @@
 //! does not read environment variables (a password is only *named* here,
 //! by [`Trunk::password_env`]), resolve DNS or open sockets.
 
+mod daemon;
 mod e164;
 mod error;
 mod lab;
@@ -17,6 +18,9 @@ mod validate;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use daemon::{
+    AlertSettings, CallWindow, HttpSettings, ScheduleSettings, Webhook, parse_duration,
+};
 pub use e164::{E164, E164Error, E164ErrorKind, MAX_DIGITS};
 pub use error::{ConfigError, Location, Position};
 pub use lab::{LabBehaviour, LabRule, LabSettings, Redress, lab_defaults};
@@ -59,6 +63,10 @@ pub struct Config {
     pub schedule: ScheduleSettings,
     /// The history database (`[store]`).
     pub store: StoreSettings,
+    /// The daemon's status endpoint (`[http]`).
+    pub http: HttpSettings,
+    /// Where state changes are sent (`[alerts]`).
+    pub alerts: AlertSettings,
     /// The caller IDs we own, in file order; never empty, no duplicates.
     pub numbers: Vec<OwnedNumber>,
     /// The destination matrix, in file order; never empty, names unique.
@@ -149,24 +157,6 @@ impl Default for CallSettings {
             t1: defaults::T1,
             linger: defaults::LINGER,
             alert_timeout: defaults::ALERT_TIMEOUT,
-        }
-    }
-}
-
-/// Pacing of calls through the trunk.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ScheduleSettings {
-    /// New calls per second (`cps`, more than 0 and at most 100, default 1).
-    pub cps: f64,
-    /// Calls in progress at once (`max_concurrent`, 1 to 1000, default 10).
-    pub max_concurrent: usize,
-}
-
-impl Default for ScheduleSettings {
-    fn default() -> Self {
-        ScheduleSettings {
-            cps: defaults::CPS,
-            max_concurrent: defaults::MAX_CONCURRENT,
         }
     }
 }

@@ -18,6 +18,8 @@ pub(crate) struct RawConfig {
     pub(crate) call: Option<RawCall>,
     pub(crate) schedule: Option<RawSchedule>,
     pub(crate) store: Option<RawStore>,
+    pub(crate) http: Option<RawHttp>,
+    pub(crate) alerts: Option<RawAlerts>,
     pub(crate) numbers: Option<Vec<Spanned<RawNumber>>>,
     pub(crate) carriers: Option<Vec<Spanned<RawCarrier>>>,
     pub(crate) lab: Option<RawLab>,
@@ -52,6 +54,36 @@ pub(crate) struct RawCall {
 pub(crate) struct RawSchedule {
     pub(crate) cps: Option<Spanned<Value>>,
     pub(crate) max_concurrent: Option<Spanned<Value>>,
+    pub(crate) every: Option<Spanned<String>>,
+    pub(crate) blocked_every: Option<Spanned<String>>,
+    pub(crate) window: Option<Spanned<String>>,
+    pub(crate) timezone: Option<Spanned<String>>,
+    pub(crate) max_calls_per_number_per_day: Option<Spanned<Value>>,
+    pub(crate) jitter: Option<Spanned<Value>>,
+}
+
+/// `[http]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHttp {
+    pub(crate) listen: Option<Spanned<String>>,
+    pub(crate) token_env: Option<Spanned<String>>,
+    pub(crate) number_labels: Option<bool>,
+}
+
+/// `[alerts]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAlerts {
+    pub(crate) webhook: Option<Vec<RawWebhook>>,
+    pub(crate) queue: Option<Spanned<Value>>,
+}
+
+/// One `[[alerts.webhook]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWebhook {
+    pub(crate) url: Option<Spanned<String>>,
 }
 
 /// `[store]`.
@@ -132,7 +164,7 @@ pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
     (
         "the top level",
         &[
-            "trunk", "call", "schedule", "store", "numbers", "carriers", "lab",
+            "trunk", "call", "schedule", "store", "http", "alerts", "numbers", "carriers", "lab",
         ],
     ),
     (
@@ -156,7 +188,22 @@ pub(crate) const SECTIONS: &[(&str, &[&str])] = &[
             "alert_timeout_seconds",
         ],
     ),
-    ("[schedule]", &["cps", "max_concurrent"]),
+    (
+        "[schedule]",
+        &[
+            "cps",
+            "max_concurrent",
+            "every",
+            "blocked_every",
+            "window",
+            "timezone",
+            "max_calls_per_number_per_day",
+            "jitter",
+        ],
+    ),
+    ("[http]", &["listen", "token_env", "number_labels"]),
+    ("[alerts]", &["webhook", "queue"]),
+    ("[[alerts.webhook]]", &["url"]),
     ("[store]", &["path"]),
     ("[[numbers]]", &["number", "label"]),
     ("[[carriers]]", &["name", "destinations"]),
@@ -209,6 +256,9 @@ pub(crate) const STRUCT_NAMES: &[(&str, &str)] = &[
     ("struct RawCall", "a table"),
     ("struct RawSchedule", "a table"),
     ("struct RawStore", "a table"),
+    ("struct RawHttp", "a table"),
+    ("struct RawAlerts", "a table"),
+    ("struct RawWebhook", "a table"),
     ("struct RawNumber", "a table"),
     ("struct RawCarrier", "a table"),
     ("struct RawLab", "a table"),
@@ -242,7 +292,8 @@ mod tests {
                     continue; // written as the [[lab.carriers]] table below
                 }
                 let v = match *f {
-                    "user_phone" | "alert_first" => "true",
+                    "user_phone" | "alert_first" | "number_labels" => "true",
+                    "webhook" => "[]",
                     "destinations" | "block" => "[\"+12025550178\"]",
                     "random" => "{ busy = 0.5 }",
                     "ring_seconds"
@@ -255,7 +306,10 @@ mod tests {
                     | "alert_ms"
                     | "ring_timeout_seconds"
                     | "retry_after_seconds"
-                    | "seed" => "1",
+                    | "seed"
+                    | "max_calls_per_number_per_day"
+                    | "jitter"
+                    | "queue" => "1",
                     _ => "\"x\"",
                 };
                 doc.push_str(&format!("{f} = {v}\n"));

@@ -38,7 +38,9 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
     };
     let trunk = trunk_settings(&src, trunk)?;
     let call = call_settings(&src, raw.call)?;
-    let schedule = schedule_settings(&src, raw.schedule)?;
+    let schedule = schedule_settings(&src, raw.schedule.as_ref())?;
+    let http = super::daemon::http_settings(&src, raw.http)?;
+    let alerts = super::daemon::alert_settings(&src, raw.alerts)?;
     let store = store_settings(&src, raw.store)?;
     let numbers = owned_numbers(&src, raw.numbers.unwrap_or_default())?;
     let carriers = carriers(&src, raw.carriers.unwrap_or_default())?;
@@ -49,6 +51,8 @@ pub(crate) fn validate(raw: RawConfig, text: &str, path: &Path) -> Result<Config
         call,
         schedule,
         store,
+        http,
+        alerts,
         numbers,
         carriers,
         lab,
@@ -206,7 +210,7 @@ fn call_settings(src: &Source<'_>, raw: Option<RawCall>) -> Result<CallSettings>
     })
 }
 
-fn schedule_settings(src: &Source<'_>, raw: Option<RawSchedule>) -> Result<ScheduleSettings> {
+fn schedule_settings(src: &Source<'_>, raw: Option<&RawSchedule>) -> Result<ScheduleSettings> {
     let Some(raw) = raw else {
         return Ok(ScheduleSettings::default());
     };
@@ -235,10 +239,15 @@ fn schedule_settings(src: &Source<'_>, raw: Option<RawSchedule>) -> Result<Sched
             usize::try_from(n).map_err(|_| src.at(v.span(), "max_concurrent is out of range"))?
         }
     };
-    Ok(ScheduleSettings {
-        cps,
-        max_concurrent,
-    })
+    super::daemon::schedule_extras(
+        src,
+        Some(raw),
+        ScheduleSettings {
+            cps,
+            max_concurrent,
+            ..ScheduleSettings::default()
+        },
+    )
 }
 
 fn owned_numbers(src: &Source<'_>, raw: Vec<Spanned<RawNumber>>) -> Result<Vec<OwnedNumber>> {
