@@ -44,7 +44,13 @@ fn one_call(seed: u64, blocked: bool) -> bool {
     let mut deadline = drain(&mut uac, &mut sent);
     let invite = Message::parse(&sent[0].1).expect("invite");
     let replies: Vec<Vec<u8>> = if blocked {
-        vec![build_response(&invite, 603, "Network Blocked", Some("t"), &[("Reason", NB_REASON)])]
+        vec![build_response(
+            &invite,
+            603,
+            "Network Blocked",
+            Some("t"),
+            &[("Reason", NB_REASON)],
+        )]
     } else {
         vec![
             build_response(&invite, 100, "Trying", None, &[]),
@@ -83,7 +89,10 @@ fn per_sec(n: u64, d: Duration) -> f64 {
 }
 
 fn main() {
-    let calls: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);
+    let calls: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(20_000);
 
     let start = clock::now();
     let mut ok = 0u64;
@@ -108,18 +117,34 @@ fn main() {
             sdp: Vec::new(),
             credentials: None,
         };
-        let mut uac = Uac::new(clock::now(), UacConfig::default(), spec, StdRng::seed_from_u64(1));
+        let mut uac = Uac::new(
+            clock::now(),
+            UacConfig::default(),
+            spec,
+            StdRng::seed_from_u64(1),
+        );
         drain(&mut uac, &mut sent);
         sent.remove(0).1
     };
     let invite = Message::parse(&invite_bytes).expect("invite");
-    let response = build_response(&invite, 603, "Network Blocked", Some("t"), &[("Reason", NB_REASON)]);
+    let response = build_response(
+        &invite,
+        603,
+        "Network Blocked",
+        Some("t"),
+        &[("Reason", NB_REASON)],
+    );
     let n = 200_000u64;
     let start = clock::now();
     let mut blocked = 0u64;
     for _ in 0..n {
         let msg = Message::parse(std::hint::black_box(&response)).expect("parses");
-        let c = classify(&CallFacts { final_response: Some(&msg), rang: false, cancelled_by_us: false, auth_exhausted: false });
+        let c = classify(&CallFacts {
+            final_response: Some(&msg),
+            rang: false,
+            cancelled_by_us: false,
+            auth_exhausted: false,
+        });
         blocked += u64::from(c.analytics.is_some());
     }
     let elapsed = start.elapsed();

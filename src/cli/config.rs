@@ -66,7 +66,14 @@ fn summary(cfg: &Config, env_set: impl Fn(&str) -> bool) -> String {
     let _ = writeln!(s);
 
     let t = &cfg.trunk;
-    let _ = writeln!(s, "trunk     {} over {}", t.proxy(), t.transport);
+    if cfg.trunk_is_lab() {
+        let _ = writeln!(
+            s,
+            "trunk     lab: the built-in carrier lab, in-process on a loopback port ([lab])"
+        );
+    } else {
+        let _ = writeln!(s, "trunk     {} over {}", t.proxy(), t.transport);
+    }
     let from = t.from_domain.as_deref().unwrap_or("local IP");
     let user_phone = if t.user_phone { "on" } else { "off" };
     let _ = writeln!(
@@ -191,9 +198,9 @@ mod tests {
         let out = summary(&cfg, |_| false);
         assert!(out.starts_with("probes.toml: valid\n"), "{out}");
         for needle in [
-            "trunk     127.0.0.1:5060 over udp",
+            "trunk     lab: the built-in carrier lab",
             "auth      none",
-            "hang up 6s after alerting",
+            "hang up 2s after alerting",
             "att  verizon  tmobile  total",
             "+12025550143  sales-east",
             "one full run places 6 calls (2 caller IDs x 3 destinations)",

@@ -175,7 +175,9 @@ pub fn build_response(
     for (name, value) in extra {
         out.push_str(&format!("{name}: {value}\r\n"));
     }
-    out.push_str(&format!("Server: {USER_AGENT}\r\nContent-Length: 0\r\n\r\n"));
+    out.push_str(&format!(
+        "Server: {USER_AGENT}\r\nContent-Length: 0\r\n\r\n"
+    ));
     out.into_bytes()
 }
 
