@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use chrono::TimeDelta;
 
 use crate::config::{Config, ConfigError};
@@ -48,7 +48,7 @@ impl Globals {
 
 /// Open the database for writing (created and migrated when missing).
 pub fn open_store(path: &Path) -> anyhow::Result<Store> {
-    Store::open(path).with_context(|| format!("opening the history database {}", path.display()))
+    Ok(Store::open(path)?)
 }
 
 /// Open an existing database for reading; `Ok(None)` when the file does not
