@@ -20,10 +20,10 @@
 //! the next datagram, whichever comes first. Unit tests drive the same cores
 //! on virtual time, which is why Timer B (32 s) is tested in microseconds.
 
+pub mod alerts;
 pub mod classify;
 pub mod cli;
 pub mod clock;
-pub mod alerts;
 pub mod config;
 pub mod daemon;
 pub mod http;

@@ -116,6 +116,9 @@ pub enum Input<'a> {
     Datagram(Instant, &'a [u8]),
     /// Stop the call as soon as the protocol allows (CANCEL after a provisional).
     Hangup(Instant),
+    /// The early media carries ringback: the far end is alerting even
+    /// though no 180 came (IMS/mobile networks send only 183 + ringback).
+    MediaAlerting(Instant),
 }
 
 /// Which request or response a transmit carries.
@@ -174,6 +177,9 @@ pub enum Event {
     TimedOut,
     /// A datagram was ignored.
     Stray(StrayReason),
+    /// A provisional or 2xx response to our INVITE carried an SDP answer
+    /// (early media: hand it to the media session).
+    Sdp(Vec<u8>),
 }
 
 /// The next thing the caller must do.
@@ -416,6 +422,7 @@ impl Uac {
             Input::Timeout(now) => self.handle_timeout(now),
             Input::Datagram(now, data) => self.handle_datagram(now, data),
             Input::Hangup(now) => self.handle_hangup(now),
+            Input::MediaAlerting(now) => self.on_alerting(now),
         }
     }
 
@@ -698,6 +705,12 @@ impl Uac {
     }
 
     fn on_invite_response(&mut self, now: Instant, msg: Message, code: u16) {
+        let is_sdp = msg
+            .content_type()
+            .is_some_and(|t| t.to_ascii_lowercase().starts_with("application/sdp"));
+        if code < 300 && is_sdp && !msg.body().is_empty() && self.summary.ended.is_none() {
+            self.emit(Event::Sdp(msg.body().to_vec()));
+        }
         match code {
             100..=199 => self.on_provisional(now, code),
             200..=299 => self.on_2xx(now, msg),
@@ -719,16 +732,25 @@ impl Uac {
             self.timers.stop(Timer::A);
             self.timers.stop(Timer::B);
         }
-        if code == 180 && self.summary.alerted.is_none() {
-            self.summary.alerted = Some(now);
-            self.timers.stop(Timer::Alert);
-            if self.phase == Phase::Proceeding {
-                self.timers.set(Timer::Ring, now + self.cfg.ring);
-            }
+        if code == 180 {
+            self.on_alerting(now);
         }
         if self.pending_cancel {
             self.pending_cancel = false;
             self.send_cancel(now);
+        }
+    }
+
+    /// The far end alerts (a 180, or ringback in early media): from now,
+    /// `ring` until we CANCEL.
+    fn on_alerting(&mut self, now: Instant) {
+        if self.summary.alerted.is_some() || self.summary.ended.is_some() {
+            return;
+        }
+        self.summary.alerted = Some(now);
+        self.timers.stop(Timer::Alert);
+        if self.phase == Phase::Proceeding {
+            self.timers.set(Timer::Ring, now + self.cfg.ring);
         }
     }
 

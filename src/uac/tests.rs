@@ -697,3 +697,52 @@ fn far_end_bye_is_answered_200() {
     assert_eq!(resp.top_via_branch(), Some("z9hG4bKfar"));
     assert_eq!(resp.header("CSeq"), Some("1 BYE"));
 }
+
+#[test]
+fn ringback_in_early_media_counts_as_alerting() {
+    let mut sim = Sim::new(UacConfig::default(), None);
+    let invite = sim.invite_bytes();
+    sim.advance_to(secs(0.1));
+    sim.deliver(&respond(
+        &invite,
+        183,
+        "Session Progress",
+        Some("m"),
+        "Content-Type: application/sdp\r\n",
+    ));
+    assert!(!sim.uac.summary().rang(), "a 183 alone is not alerting");
+    sim.advance_to(secs(2.0));
+    sim.uac.handle_input(Input::MediaAlerting(sim.now));
+    sim.drain();
+    assert!(sim.uac.summary().rang());
+    sim.advance_to(secs(7.9));
+    assert!(sim.of(TxKind::Cancel).is_empty());
+    sim.advance_to(secs(8.0));
+    assert_eq!(
+        sim.of(TxKind::Cancel).len(),
+        1,
+        "CANCEL ring_seconds after the ringback"
+    );
+}
+
+#[test]
+fn sdp_of_provisional_responses_is_handed_out() {
+    let mut sim = Sim::new(UacConfig::default(), None);
+    let invite = sim.invite_bytes();
+    let with_body = |code: u16, phrase: &str| {
+        let text = String::from_utf8(respond(
+            &invite,
+            code,
+            phrase,
+            Some("m"),
+            "Content-Type: application/sdp\r\n",
+        ))
+        .expect("utf8");
+        text.replace(
+            "Content-Length: 0\r\n\r\n",
+            "Content-Length: 5\r\n\r\nv=0\r\n",
+        )
+    };
+    sim.deliver(with_body(183, "Session Progress").as_bytes());
+    assert!(sim.events.contains(&Event::Sdp(b"v=0\r\n".to_vec())));
+}
