@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 pub mod check;
 pub mod common;
 pub mod config;
+pub mod daemon;
 pub mod evidence;
 pub mod export;
 pub mod history;
@@ -46,6 +47,8 @@ pub enum Command {
     Export(export::Args),
     /// Re-run the classifier over stored raw exchanges.
     Reclassify(reclassify::Args),
+    /// Probe the matrix on a schedule; serve metrics and the dashboard; alert on changes.
+    Daemon(daemon::Args),
     /// Run the built-in carrier lab (a scripted SIP far end on loopback).
     Lab(lab::Args),
     /// Validate configuration files.
@@ -86,10 +89,12 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let json_logs = false;
+    let json_logs =
+        matches!(&cli.command, Command::Daemon(a) if a.log_format == daemon::LogFormat::Json);
     init_logging(
         match cli.command {
             Command::Lab(_) => "warn,ringwatch::lab=info",
+            Command::Daemon(_) => "info",
             _ => "warn",
         },
         json_logs,
@@ -106,6 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => export::run(&args, &globals),
         Command::Reclassify(args) => reclassify::run(&args, &globals),
         Command::Lab(args) => lab::run(&args, &globals.config),
+        Command::Daemon(args) => daemon::run(&args, &globals),
         Command::Config(args) => config::run(&args, &cli.config),
     }
 }
