@@ -288,12 +288,13 @@ mod tests {
             doc.push_str(header);
             doc.push('\n');
             for f in *fields {
-                if *name == "[lab]" && *f == "carriers" {
-                    continue; // written as the [[lab.carriers]] table below
+                if (*name == "[lab]" && *f == "carriers")
+                    || (*name == "[alerts]" && *f == "webhook")
+                {
+                    continue; // written as the [[lab.carriers]] / [[alerts.webhook]] tables
                 }
                 let v = match *f {
                     "user_phone" | "alert_first" | "number_labels" => "true",
-                    "webhook" => "[]",
                     "destinations" | "block" => "[\"+12025550178\"]",
                     "random" => "{ busy = 0.5 }",
                     "ring_seconds"

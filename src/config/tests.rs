@@ -224,12 +224,34 @@ fn unknown_key_has_position_and_names_the_table() {
         "{msg}"
     );
 
-    // Later [schedule] keys are not accepted yet either.
-    let (_, _, msg) = err_at(&format!("{MINIMAL}\n[schedule]\nwindow = \"9-17\"\n"));
+    let (_, _, msg) = err_at(&format!("{MINIMAL}\n[schedule]\nwindoww = \"9-17\"\n"));
     assert!(
-        msg.starts_with("unknown field `window` in [schedule]"),
+        msg.starts_with("unknown field `windoww` in [schedule]"),
         "{msg}"
     );
+    let (line, col, msg) = err_at(&format!("{MINIMAL}\n[schedule]\nwindow = \"9-17\"\n"));
+    assert_eq!((line, col), (13, 10));
+    assert!(
+        msg.starts_with("[schedule] window: `9` is not a HH:MM time"),
+        "{msg}"
+    );
+    let (_, _, msg) = err_at(&format!(
+        "{MINIMAL}\n[schedule]\ntimezone = \"Mars/Olympus\"\n"
+    ));
+    assert!(msg.contains("not an IANA timezone"), "{msg}");
+    let (_, _, msg) = err_at(&format!(
+        "{MINIMAL}\n[schedule]\nevery = \"6h\"\nblocked_every = \"1h\"\n"
+    ));
+    assert!(
+        msg.contains("blocked_every must not be shorter than every"),
+        "{msg}"
+    );
+    let (_, _, msg) = err_at(&format!(
+        "{MINIMAL}\n[[alerts.webhook]]\nurl = \"ftp://x\"\n"
+    ));
+    assert!(msg.contains("must be an http:// or https:// URL"), "{msg}");
+    let (_, _, msg) = err_at(&format!("{MINIMAL}\n[http]\nlisten = \"localhost\"\n"));
+    assert!(msg.contains("[http] listen"), "{msg}");
 
     // Inline tables too.
     let text = MINIMAL.replace(
