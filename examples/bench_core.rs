@@ -80,6 +80,7 @@ fn one_call(seed: u64, blocked: bool) -> bool {
         rang: summary.rang(),
         cancelled_by_us: summary.cancelled_by_us,
         auth_exhausted: summary.auth_exhausted,
+        intercepted: false,
     });
     c.outcome.is_ok()
 }
@@ -144,6 +145,7 @@ fn main() {
             rang: false,
             cancelled_by_us: false,
             auth_exhausted: false,
+            intercepted: false,
         });
         blocked += u64::from(c.analytics.is_some());
     }

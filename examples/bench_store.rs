@@ -178,12 +178,14 @@ fn make_record(
                 direction: Direction::Sent,
                 remote: trunk,
                 data: INVITE.as_bytes().to_vec(),
+                proto: Default::default(),
             },
             ExchangeEntry {
                 offset_us: rng.gen_range(50_000..8_000_000),
                 direction: Direction::Received,
                 remote: trunk,
                 data: last.as_bytes().to_vec(),
+                proto: Default::default(),
             },
         ]
     } else {
@@ -222,6 +224,8 @@ fn make_record(
         strays: 0,
         trunk,
         local: "192.0.2.5:5062".parse().unwrap_or(([0, 0, 0, 0], 0).into()),
+        media: None,
+        media_local: None,
         exchange,
     }
 }
@@ -234,6 +238,7 @@ fn templates() -> Result<Templates, String> {
             rang: false,
             cancelled_by_us: false,
             auth_exhausted: false,
+            intercepted: false,
         }),
     })
 }

@@ -9,9 +9,17 @@
 
 // A crate root resolves `mod x;` next to itself (tests/x.rs), so the modules
 // in tests/integration/ are named by path.
+#[path = "integration/bad_store.rs"]
+mod bad_store;
 #[path = "integration/common.rs"]
 mod common;
+#[path = "integration/daemon.rs"]
+mod daemon;
+#[path = "integration/history.rs"]
+mod history;
 #[path = "integration/probe_errors.rs"]
 mod probe_errors;
+#[path = "integration/probe_failed.rs"]
+mod probe_failed;
 #[path = "integration/probe_outcomes.rs"]
 mod probe_outcomes;

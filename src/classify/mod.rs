@@ -59,6 +59,9 @@ pub struct CallFacts<'a> {
     pub cancelled_by_us: bool,
     /// A 401/407 could not be satisfied (no credentials, or challenged again).
     pub auth_exhausted: bool,
+    /// The early media held a Special Information Tone or an announcement
+    /// (an intercept) before the end.
+    pub intercepted: bool,
 }
 
 /// The verdict on one call plus the signalling data it rests on.
@@ -85,8 +88,27 @@ pub struct Classification {
 }
 
 /// Classifies a finished call. Pure and total: every input gives an outcome.
+///
+/// An intercept heard in early media (SIT or announcement) gives
+/// `intercepted`, unless a more specific final answer wins: a 2xx
+/// (`answered`), 603+ (`network_blocked`), 608 (`rejected`) or 607
+/// (`unwanted`). A 404 after "the number you have dialed is not in service"
+/// stays `intercepted`: the SIT code says more than the code.
 #[must_use]
 pub fn classify(facts: &CallFacts<'_>) -> Classification {
+    let mut c = classify_signalling(facts);
+    let more_specific = matches!(
+        c.outcome,
+        Outcome::Answered | Outcome::NetworkBlocked | Outcome::Rejected | Outcome::Unwanted
+    );
+    if facts.intercepted && !more_specific {
+        c.outcome = Outcome::Intercepted;
+    }
+    c
+}
+
+/// The classification from signalling alone.
+fn classify_signalling(facts: &CallFacts<'_>) -> Classification {
     let Some(msg) = facts.final_response else {
         let outcome = if facts.cancelled_by_us && facts.rang {
             Outcome::Ringing

@@ -30,6 +30,7 @@ fn facts(m: Option<&Message>, rang: bool, cancelled_by_us: bool) -> CallFacts<'_
         rang,
         cancelled_by_us,
         auth_exhausted: true,
+        intercepted: false,
     }
 }
 
@@ -639,6 +640,7 @@ fn auth_failed_without_exhaustion_is_an_anomaly() {
         rang: false,
         cancelled_by_us: false,
         auth_exhausted: false,
+        intercepted: false,
     });
     assert_eq!(c.outcome, Outcome::AuthFailed);
     assert_eq!(c.anomalies, vec!["auth_challenge_not_exhausted: 407"]);

@@ -13,9 +13,12 @@ use crate::report::evidence;
 pub struct Args {
     /// Probe id (or a unique prefix of at least 8 characters).
     pub id: String,
-    /// Also write the SIP exchange as a pcap file (Wireshark, tshark).
+    /// Also write the SIP exchange and early-media RTP as a pcap file (Wireshark, tshark).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
+    /// Also write the early media as a WAV file (8 kHz mono) to listen to.
+    #[arg(long, value_name = "FILE")]
+    pub wav: Option<PathBuf>,
 }
 
 /// Run `ringwatch evidence`.
@@ -38,7 +41,20 @@ pub fn run(args: &Args, globals: &Globals) -> anyhow::Result<ExitCode> {
         evidence::write_pcap(&rec, std::io::BufWriter::new(file))
             .with_context(|| format!("writing {}", pcap.display()))?;
     }
+    if let Some(wav) = &args.wav {
+        let pcm = evidence::decoded_audio(&rec);
+        if pcm.is_empty() {
+            bail!("probe {} has no early media to write as WAV", rec.id);
+        }
+        let file =
+            std::fs::File::create(wav).with_context(|| format!("creating {}", wav.display()))?;
+        evidence::write_wav(&pcm, std::io::BufWriter::new(file))
+            .with_context(|| format!("writing {}", wav.display()))?;
+    }
     print!("{}", evidence::text(&rec));
+    if let Some(wav) = &args.wav {
+        println!("\nWAV written to {}", wav.display());
+    }
     if let Some(pcap) = &args.pcap {
         println!("\npcap written to {}", pcap.display());
     }

@@ -132,6 +132,16 @@ pub struct MediaReport {
     pub strays: u64,
 }
 
+impl MediaReport {
+    /// The early media was an intercept: a Special Information Tone, or an
+    /// announcement (speech) with no ringback. What a stored record says;
+    /// the live session also has [`MediaSession::intercept`].
+    pub fn is_intercept(&self) -> bool {
+        self.sit_code.is_some()
+            || (self.tone == Some(Tone::Speech) && self.ringback_region.is_none())
+    }
+}
+
 /// Where RTP is accepted from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {

@@ -20,10 +20,11 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use crate::classify::{self, CallFacts};
 use crate::clock;
 use crate::config::{Config, E164};
+use crate::media::MediaSession;
 use crate::sip::request;
-use crate::uac::{CallSpec, Credentials, Input, Output, Uac, UacConfig};
+use crate::uac::{CallSpec, Credentials, Event, Input, Output, Uac, UacConfig};
 
-pub use record::{Direction, ExchangeEntry, ProbeRecord};
+pub use record::{Direction, ExchangeEntry, ProbeRecord, Proto};
 
 /// Largest datagram we accept (RFC 3261 §18.1.1 caps UDP well below this).
 const MAX_DATAGRAM: usize = 65_535;
@@ -187,8 +188,8 @@ pub async fn run_one(
     let socket_err = |source| ProbeError::Socket { proxy, source };
     let socket = connected_socket(proxy).await.map_err(socket_err)?;
     let local = socket.local_addr().map_err(socket_err)?;
-    let media = reserve_media_port(local.ip()).await.map_err(socket_err)?;
-    let media_port = media.local_addr().map_err(socket_err)?.port();
+    let media_socket = reserve_media_port(local.ip()).await.map_err(socket_err)?;
+    let media_port = media_socket.local_addr().map_err(socket_err)?.port();
 
     let mut rng = clock::rng();
     let local_host = local.ip().to_string();
@@ -211,16 +212,27 @@ pub async fn run_one(
     let started_at = clock::wall();
     let id = clock::probe_id(started_at, &mut rng);
     let start = clock::now();
+    let mut rng_media = clock::rng();
     let mut uac = Uac::new(start, settings.uac.clone(), spec, rng);
     let call_id = uac.call_id().to_string();
     let span = tracing::info_span!("probe", %id, %call_id, carrier = %target.carrier);
     let _enter = span.enter();
 
+    let media_local = SocketAddr::new(local.ip(), media_port);
+    let mut media = MediaSession::new(start, media_local, rand::RngCore::next_u32(&mut rng_media));
     let mut exchange = Vec::new();
     let mut heard_anything = false;
     let mut hangup_sent = false;
+    let mut alerting_sent = false;
     let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut rtp_buf = vec![0u8; MAX_DATAGRAM];
     loop {
+        let now = clock::now();
+        // Ringback in early media is alerting (IMS/mobile send only 183).
+        if !alerting_sent && media.heard_ringback() {
+            alerting_sent = true;
+            uac.handle_input(Input::MediaAlerting(now));
+        }
         let deadline = loop {
             match uac.poll_output() {
                 Output::Transmit(t) => {
@@ -239,12 +251,26 @@ pub async fn run_one(
                         tracing::warn!(error = %err, "send failed");
                     }
                 }
+                Output::Event(Event::Sdp(body)) => match crate::sdp::parse_answer(&body) {
+                    Ok(answer) => media.handle_answer(clock::now(), &answer),
+                    Err(err) => tracing::debug!(error = %err, "unusable SDP answer"),
+                },
                 Output::Event(event) => tracing::debug!(?event, "uac"),
                 Output::Timeout(at) => break Some(at),
                 Output::Done => break None,
             }
         };
         let Some(deadline) = deadline else { break };
+        // The silence burst that opens SBC latching, and the media timers.
+        while let Some((to, packet)) = media.poll_transmit(clock::now()) {
+            if let Err(err) = media_socket.send_to(&packet, to).await {
+                tracing::debug!(error = %err, "RTP send failed");
+            }
+        }
+        let deadline = media
+            .poll_timeout()
+            .filter(|m| *m > clock::now())
+            .map_or(deadline, |m| m.min(deadline));
         tokio::select! {
             received = socket.recv(&mut buf) => match received {
                 Ok(len) => {
@@ -262,6 +288,11 @@ pub async fn run_one(
                     tracing::debug!(error = %err, "recv error ignored");
                 }
             },
+            received = media_socket.recv_from(&mut rtp_buf) => {
+                if let Ok((len, from)) = received {
+                    media.handle_packet(clock::now(), from, &rtp_buf[..len]);
+                }
+            }
             () = tokio::time::sleep_until(deadline.into()) => {
                 uac.handle_input(Input::Timeout(clock::now()));
             }
@@ -273,15 +304,33 @@ pub async fn run_one(
             }
         }
     }
-    drop(media);
+    drop(media_socket);
+    let report = media.report();
+    let intercepted = media.intercept().is_some() || report.is_intercept();
+    exchange.extend(media.packets().iter().map(|p| {
+        let (direction, remote) = if p.to == media_local {
+            (Direction::Received, p.from)
+        } else {
+            (Direction::Sent, p.to)
+        };
+        ExchangeEntry {
+            offset_us: p.offset_us,
+            direction,
+            remote,
+            data: p.data.clone(),
+            proto: Proto::Rtp,
+        }
+    }));
+    exchange.sort_by_key(|e| e.offset_us);
     let summary = uac.into_summary();
     let classification = classify::classify(&CallFacts {
         final_response: summary.final_response.as_ref(),
         rang: summary.rang(),
         cancelled_by_us: summary.cancelled_by_us,
         auth_exhausted: summary.auth_exhausted,
+        intercepted,
     });
-    Ok(ProbeRecord::new(
+    let mut record = ProbeRecord::new(
         id,
         target,
         started_at,
@@ -291,7 +340,10 @@ pub async fn run_one(
         &summary,
         classification,
         exchange,
-    ))
+    );
+    record.media = (report.packets > 0).then_some(report);
+    record.media_local = Some(media_local);
+    Ok(record)
 }
 
 /// Place every target, at most `cps` call starts per second and at most

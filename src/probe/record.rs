@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ProbeTarget;
 use crate::classify::{self, Analytics, CallFacts, Classification, Outcome};
+use crate::media::MediaReport;
 use crate::sip::message::Message;
 use crate::sip::reason::ReasonValue;
 use crate::sip::warning::Warning;
@@ -25,7 +26,18 @@ pub enum Direction {
     Received,
 }
 
-/// One datagram of the SIP exchange, credentials redacted.
+/// Which protocol a recorded datagram belongs to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Proto {
+    /// SIP signalling on the call's SIP socket.
+    #[default]
+    Sip,
+    /// Early-media RTP on the call's media socket.
+    Rtp,
+}
+
+/// One datagram of the exchange (SIP, credentials redacted; or RTP).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExchangeEntry {
     /// Microseconds since the first INVITE.
@@ -37,6 +49,9 @@ pub struct ExchangeEntry {
     /// The bytes, with `Authorization` / `Proxy-Authorization` values redacted.
     #[serde(serialize_with = "lossy", deserialize_with = "bytes_from_str")]
     pub data: Vec<u8>,
+    /// SIP or RTP (older records: SIP).
+    #[serde(default)]
+    pub proto: Proto,
 }
 
 fn bytes_from_str<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
@@ -86,6 +101,7 @@ impl ExchangeEntry {
             direction,
             remote,
             data: redact_credentials(data),
+            proto: Proto::Sip,
         }
     }
 }
@@ -141,7 +157,14 @@ pub struct ProbeRecord {
     pub trunk: SocketAddr,
     /// Our address for this call.
     pub local: SocketAddr,
-    /// The whole SIP exchange (kept for the store and evidence; not in `--json`).
+    /// Early media, `null` when no RTP arrived.
+    #[serde(default)]
+    pub media: Option<MediaReport>,
+    /// Our RTP address for this call (for the evidence pcap).
+    #[serde(default)]
+    pub media_local: Option<SocketAddr>,
+    /// The whole SIP exchange and captured RTP (kept for the store and
+    /// evidence; not in `--json`).
     #[serde(skip)]
     pub exchange: Vec<ExchangeEntry>,
 }
@@ -190,6 +213,8 @@ impl ProbeRecord {
             strays: summary.strays,
             trunk,
             local,
+            media: None,
+            media_local: None,
             exchange,
         };
         rec.apply(c);
@@ -216,7 +241,7 @@ impl ProbeRecord {
         self.exchange
             .iter()
             .rev()
-            .filter(|e| e.direction == Direction::Received)
+            .filter(|e| e.direction == Direction::Received && e.proto == Proto::Sip)
             .filter_map(|e| Message::parse(&e.data).ok())
             .find(|m| {
                 m.status().is_some_and(|c| c >= 200)
@@ -239,6 +264,7 @@ impl ProbeRecord {
             rang: self.rang,
             cancelled_by_us: self.cancelled_by_us,
             auth_exhausted,
+            intercepted: self.media.as_ref().is_some_and(MediaReport::is_intercept),
         })
     }
 }

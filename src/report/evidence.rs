@@ -7,7 +7,9 @@ use std::io;
 use chrono::{DateTime, Utc};
 
 use super::pcap::{Frame, PcapWriter};
-use crate::probe::{Direction, ProbeRecord};
+use crate::media::g711;
+use crate::probe::{Direction, ProbeRecord, Proto};
+use crate::sdp::Codec;
 
 /// Headers of the final response worth quoting in a ticket.
 const QUOTED_HEADERS: &[&str] = &["Reason", "Call-Info", "Warning", "Retry-After"];
@@ -97,8 +99,35 @@ pub fn text(rec: &ProbeRecord) -> String {
         );
     }
     let _ = writeln!(out);
+    if let Some(m) = &rec.media {
+        let _ = writeln!(out);
+        let tone = m
+            .tone
+            .map_or_else(|| "-".to_string(), |t| format!("{t:?}").to_lowercase());
+        let sit = m
+            .sit_code
+            .map(|c| format!(", SIT {c:?}"))
+            .unwrap_or_default();
+        let region = m
+            .ringback_region
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "Early media:    {} packets {}, first after {} ms, {} lost, jitter {:.1} ms; heard {tone}{region}{sit}, speech {} ms",
+            m.packets,
+            m.codec.as_deref().unwrap_or("?"),
+            m.first_packet_ms
+                .map_or_else(|| "-".to_string(), |v| v.to_string()),
+            m.lost,
+            m.jitter_ms,
+            m.speech_ms
+        );
+    }
+    let _ = writeln!(out);
     let _ = writeln!(out, "SIP ladder (seconds after the first INVITE):");
-    for e in &rec.exchange {
+    for e in rec.exchange.iter().filter(|e| e.proto == Proto::Sip) {
         let arrow = match e.direction {
             Direction::Sent => "-->",
             Direction::Received => "<--",
@@ -114,7 +143,7 @@ pub fn text(rec: &ProbeRecord) -> String {
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "Messages (credentials redacted):");
-    for e in &rec.exchange {
+    for e in rec.exchange.iter().filter(|e| e.proto == Proto::Sip) {
         let what = match e.direction {
             Direction::Sent => "sent to",
             Direction::Received => "received from",
@@ -137,9 +166,13 @@ pub fn write_pcap<W: io::Write>(rec: &ProbeRecord, out: W) -> io::Result<W> {
     for e in &rec.exchange {
         let at =
             start + chrono::Duration::microseconds(i64::try_from(e.offset_us).unwrap_or(i64::MAX));
+        let local = match e.proto {
+            Proto::Sip => rec.local,
+            Proto::Rtp => rec.media_local.unwrap_or(rec.local),
+        };
         let (src, dst) = match e.direction {
-            Direction::Sent => (rec.local, e.remote),
-            Direction::Received => (e.remote, rec.local),
+            Direction::Sent => (local, e.remote),
+            Direction::Received => (e.remote, local),
         };
         w.write(&Frame {
             at,
@@ -149,4 +182,67 @@ pub fn write_pcap<W: io::Write>(rec: &ProbeRecord, out: W) -> io::Result<W> {
         })?;
     }
     w.finish()
+}
+
+/// The early media we received, decoded to 8 kHz mono PCM (G.711 µ-law or
+/// A-law by payload type; telephone-events and other payloads skipped;
+/// packets in arrival order).
+pub fn decoded_audio(rec: &ProbeRecord) -> Vec<i16> {
+    let mut pcm = Vec::new();
+    for e in rec
+        .exchange
+        .iter()
+        .filter(|e| e.proto == Proto::Rtp && e.direction == Direction::Received)
+    {
+        let Ok(packet) = rtp_rs::RtpReader::new(&e.data) else {
+            continue;
+        };
+        let codec = match packet.payload_type() {
+            0 => Codec::Pcmu,
+            8 => Codec::Pcma,
+            _ => continue,
+        };
+        g711::decode_into(codec, packet.payload(), &mut pcm);
+    }
+    pcm
+}
+
+/// Write 8 kHz mono 16-bit PCM as a WAV file (RIFF/WAVE, format 1).
+pub fn write_wav<W: io::Write>(pcm: &[i16], mut out: W) -> io::Result<W> {
+    let data_len = u32::try_from(pcm.len() * 2)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "audio too long for WAV"))?;
+    out.write_all(b"RIFF")?;
+    out.write_all(&(36 + data_len).to_le_bytes())?;
+    out.write_all(b"WAVEfmt ")?;
+    out.write_all(&16u32.to_le_bytes())?; // fmt chunk size
+    out.write_all(&1u16.to_le_bytes())?; // PCM
+    out.write_all(&1u16.to_le_bytes())?; // mono
+    out.write_all(&8000u32.to_le_bytes())?; // sample rate
+    out.write_all(&16_000u32.to_le_bytes())?; // byte rate
+    out.write_all(&2u16.to_le_bytes())?; // block align
+    out.write_all(&16u16.to_le_bytes())?; // bits per sample
+    out.write_all(b"data")?;
+    out.write_all(&data_len.to_le_bytes())?;
+    for s in pcm {
+        out.write_all(&s.to_le_bytes())?;
+    }
+    out.flush()?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wav_header_is_well_formed() {
+        let out = write_wav(&[0, 1, -1, i16::MAX], Vec::new()).expect("wav");
+        assert_eq!(&out[..4], b"RIFF");
+        assert_eq!(u32::from_le_bytes(out[4..8].try_into().expect("4")), 36 + 8);
+        assert_eq!(&out[8..16], b"WAVEfmt ");
+        assert_eq!(u32::from_le_bytes(out[24..28].try_into().expect("4")), 8000);
+        assert_eq!(&out[36..40], b"data");
+        assert_eq!(out.len(), 44 + 8);
+        assert_eq!(i16::from_le_bytes([out[50], out[51]]), i16::MAX);
+    }
 }

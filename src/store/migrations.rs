@@ -70,6 +70,23 @@ pub const MIGRATIONS: &[&str] = &[
         SELECT started_at / 3600000, carrier, outcome, count(*) FROM probes GROUP BY 1, 2, 3;
     INSERT INTO carrier_day (day, carrier, outcome, n)
         SELECT started_at / 86400000, carrier, outcome, count(*) FROM probes GROUP BY 1, 2, 3;",
+    // 3: early-media RTP joins the exchange (direction `rtp_sent` /
+    // `rtp_received`). SQLite cannot alter a CHECK constraint, so the table
+    // is rebuilt with the rows copied over.
+    "CREATE TABLE exchange_v3 (
+        probe_id  TEXT    NOT NULL REFERENCES probes (id) ON DELETE CASCADE,
+        seq       INTEGER NOT NULL,
+        offset_us INTEGER NOT NULL,
+        direction TEXT    NOT NULL
+            CHECK (direction IN ('sent', 'received', 'rtp_sent', 'rtp_received')),
+        remote    TEXT    NOT NULL,
+        data      BLOB    NOT NULL,
+        PRIMARY KEY (probe_id, seq)
+    );
+    INSERT INTO exchange_v3 (probe_id, seq, offset_us, direction, remote, data)
+        SELECT probe_id, seq, offset_us, direction, remote, data FROM exchange;
+    DROP TABLE exchange;
+    ALTER TABLE exchange_v3 RENAME TO exchange;",
 ];
 
 /// The schema version this binary writes (`MIGRATIONS.len()`).

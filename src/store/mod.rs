@@ -309,11 +309,25 @@ impl Store {
             .map_err(|e| self.ctx.open_err(e))?;
         if file {
             // Reading the journal mode reads the header: a file that is not
-            // SQLite fails here, with NOTADB.
-            let mode: String = self
-                .conn
-                .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-                .map_err(|e| self.ctx.open_err(e))?;
+            // SQLite fails here, with NOTADB. Switching a fresh file to WAL
+            // needs the write lock, and SQLite does not run the busy handler
+            // for this pragma: two processes creating the database at once
+            // would see an immediate BUSY. So retry for the busy timeout.
+            let started = crate::clock::now();
+            let mode: String = loop {
+                match self
+                    .conn
+                    .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+                {
+                    Err(e)
+                        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                            && started.elapsed() < self.ctx.busy_timeout =>
+                    {
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    other => break other.map_err(|e| self.ctx.open_err(e))?,
+                }
+            };
             if !mode.eq_ignore_ascii_case("wal") {
                 tracing::warn!(path = %self.ctx.path.display(), mode, "history database is not in WAL mode");
             }

@@ -15,7 +15,7 @@ use super::sketch::Sketch;
 use super::write::{DAY_MS, HOUR_MS};
 use super::{CarrierBaseline, MIN_ID_PREFIX, Store, StoreError};
 use crate::classify::Outcome;
-use crate::probe::{Direction, ExchangeEntry, ProbeRecord};
+use crate::probe::{Direction, ExchangeEntry, ProbeRecord, Proto};
 
 /// The UTC days `?1 ..= ?2`, oldest first: the partitions of the
 /// `probes_by_day_caller` index a number's query visits, one seek each.
@@ -81,9 +81,11 @@ fn exchange_entry(row: &Row<'_>) -> rusqlite::Result<Result<(String, ExchangeEnt
         id: id.clone(),
         reason,
     };
-    let direction = match direction.as_str() {
-        "sent" => Direction::Sent,
-        "received" => Direction::Received,
+    let (direction, proto) = match direction.as_str() {
+        "sent" => (Direction::Sent, Proto::Sip),
+        "received" => (Direction::Received, Proto::Sip),
+        "rtp_sent" => (Direction::Sent, Proto::Rtp),
+        "rtp_received" => (Direction::Received, Proto::Rtp),
         other => return Ok(Err(bad(format!("exchange direction {other:?} is unknown")))),
     };
     let remote: SocketAddr = match remote.parse() {
@@ -99,6 +101,7 @@ fn exchange_entry(row: &Row<'_>) -> rusqlite::Result<Result<(String, ExchangeEnt
         direction,
         remote,
         data,
+        proto,
     };
     Ok(Ok((id, entry)))
 }

@@ -98,6 +98,8 @@ fn record(
         strays: 0,
         trunk: "203.0.113.10:5060".parse().expect("addr"),
         local: "192.0.2.5:5062".parse().expect("addr"),
+        media: None,
+        media_local: None,
         exchange: Vec::new(),
     }
 }
@@ -113,6 +115,7 @@ fn full_record(id: &str, at: DateTime<Utc>) -> ProbeRecord {
         rang: false,
         cancelled_by_us: false,
         auth_exhausted: false,
+        intercepted: false,
     });
     assert_eq!(c.outcome, Outcome::NetworkBlocked);
     rec.analytics = c.analytics;
@@ -130,6 +133,7 @@ fn full_record(id: &str, at: DateTime<Utc>) -> ProbeRecord {
             direction: Direction::Sent,
             remote,
             data: b"INVITE sip:+13125550178@carrier.example SIP/2.0\r\nProxy-Authorization: <redacted>\r\n\r\n".to_vec(),
+            proto: Default::default(),
         },
         ExchangeEntry {
             offset_us: 12_000,
@@ -137,12 +141,22 @@ fn full_record(id: &str, at: DateTime<Utc>) -> ProbeRecord {
             remote,
             // Not UTF-8: the store keeps bytes, not text.
             data: b"SIP/2.0 100 Trying\r\nServer: \xff\xfe\r\n\r\n".to_vec(),
+            proto: Default::default(),
+        },
+        ExchangeEntry {
+            offset_us: 13_000,
+            direction: Direction::Received,
+            remote: "127.0.0.1:40000".parse().expect("addr"),
+            // An RTP packet: PT 0, seq 1, ts 160, 4 bytes of µ-law payload.
+            data: vec![0x80, 0, 0, 1, 0, 0, 0, 160, 0, 0, 0, 7, 0xff, 0x7f, 0xff, 0x7f],
+            proto: crate::probe::Proto::Rtp,
         },
         ExchangeEntry {
             offset_us: u64::MAX,
             direction: Direction::Received,
             remote,
             data: NB_603.as_bytes().to_vec(),
+            proto: Default::default(),
         },
     ];
     rec
@@ -706,6 +720,7 @@ fn reclassify_from_exchange(rec: &ProbeRecord) -> Option<ProbeRecord> {
         rang: rec.rang,
         cancelled_by_us: rec.cancelled_by_us,
         auth_exhausted: false,
+        intercepted: false,
     });
     if c.outcome == rec.outcome {
         return None;
@@ -746,7 +761,7 @@ fn reclassify_rewrites_outcomes_and_keeps_aggregates_right() {
     let back = store.probe(&old.id).expect("read").expect("found");
     assert_eq!(back.outcome, Outcome::NetworkBlocked);
     assert!(back.analytics.is_some());
-    assert_eq!(back.exchange.len(), 3, "the evidence is untouched");
+    assert_eq!(back.exchange.len(), 4, "the evidence is untouched");
 
     let last = recs.len() - 1;
     recs[last] = back;

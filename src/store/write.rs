@@ -14,7 +14,7 @@ use rusqlite::{ErrorCode, OptionalExtension, Transaction, TransactionBehavior, p
 use super::sketch::Sketch;
 use super::{Ctx, ReclassifyStats, Store, StoreError};
 use crate::classify::Outcome;
-use crate::probe::{Direction, ProbeRecord};
+use crate::probe::{Direction, ProbeRecord, Proto};
 
 /// Milliseconds per hour and per day: the aggregate bucket widths.
 pub(super) const HOUR_MS: i64 = 3_600_000;
@@ -56,10 +56,12 @@ fn to_json(rec: &ProbeRecord) -> Result<String, StoreError> {
     })
 }
 
-pub(super) fn direction_str(d: Direction) -> &'static str {
-    match d {
-        Direction::Sent => "sent",
-        Direction::Received => "received",
+pub(super) fn direction_str(d: Direction, proto: Proto) -> &'static str {
+    match (proto, d) {
+        (Proto::Sip, Direction::Sent) => "sent",
+        (Proto::Sip, Direction::Received) => "received",
+        (Proto::Rtp, Direction::Sent) => "rtp_sent",
+        (Proto::Rtp, Direction::Received) => "rtp_received",
     }
 }
 
@@ -181,7 +183,7 @@ fn insert_one(
                 rec.id,
                 i64::try_from(seq).unwrap_or(i64::MAX),
                 i64::try_from(entry.offset_us).unwrap_or(i64::MAX),
-                direction_str(entry.direction),
+                direction_str(entry.direction, entry.proto),
                 entry.remote.to_string(),
                 entry.data,
             ])

@@ -766,3 +766,56 @@ impl ProbeCase {
         self.fail_if(&self.check(want));
     }
 }
+
+/// Parse JSON Lines (blank lines skipped); `Err` names the first bad line.
+pub fn json_lines(text: &str) -> Result<Vec<Value>, String> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).map_err(|e| format!("{e}: {l}")))
+        .collect()
+}
+
+/// The tshark executable: `$RINGWATCH_TSHARK`, or `tshark` on the PATH.
+/// Panics with install instructions when it is missing (the pcap tests
+/// must fail, not pass vacuously, without it).
+pub fn tshark_program() -> String {
+    let program = std::env::var("RINGWATCH_TSHARK").unwrap_or_else(|_| "tshark".to_owned());
+    match Command::new(&program)
+        .arg("-v")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
+        Ok(_) => program,
+        Err(err) if err.kind() == ErrorKind::NotFound => panic!(
+            "tshark is not installed (`{program}` not found). The evidence \
+             tests decode ringwatch's pcaps with it. Install it:\n  \
+             sudo apt-get install -y tshark    # Debian/Ubuntu\n\
+             or run scripts/test, or point RINGWATCH_TSHARK at a tshark binary."
+        ),
+        Err(err) => panic!("cannot run `{program} -v`: {err}"),
+    }
+}
+
+/// `tshark -r <pcap> <args...>`: its stdout, or a panic with its stderr
+/// when it fails (a pcap tshark cannot read fails the test).
+pub fn tshark(pcap: &Path, args: &[&str]) -> String {
+    let program = tshark_program();
+    let out = Command::new(&program)
+        .arg("-r")
+        .arg(pcap)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "tshark -r {} {args:?} failed ({}):\n{}\n{stdout}",
+        pcap.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}

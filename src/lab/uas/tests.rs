@@ -715,6 +715,7 @@ fn call(cfg: &Config, caller: &str, to: &str) -> (classify::Classification, uac:
         rang: summary.rang(),
         cancelled_by_us: summary.cancelled_by_us,
         auth_exhausted: summary.auth_exhausted,
+        intercepted: false,
     });
     (c, summary)
 }
