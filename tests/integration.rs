@@ -17,6 +17,8 @@ mod common;
 mod daemon;
 #[path = "integration/history.rs"]
 mod history;
+#[path = "integration/media.rs"]
+mod media;
 #[path = "integration/probe_errors.rs"]
 mod probe_errors;
 #[path = "integration/probe_failed.rs"]

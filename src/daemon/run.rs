@@ -174,7 +174,9 @@ struct Daemon {
     cfg: Config,
     store: Store,
     planner: Planner,
-    trunk: Trunk,
+    /// Shared with every call in flight: a reload swaps in a new one while
+    /// calls started on the old trunk (and its in-process lab) finish on it.
+    trunk: Arc<Trunk>,
     alerter: Alerter,
     snapshot: Snapshot,
     publish: watch::Sender<Arc<Snapshot>>,
@@ -247,11 +249,12 @@ impl Daemon {
                 destination: planned.pair.destination.clone(),
             };
             tracing::info!(number = %target.caller_id, carrier = %target.carrier, lag_s = lag, "probe starting");
-            let settings = self.trunk.settings.clone();
+            let trunk = self.trunk.clone();
             let hangup = self.hangup.subscribe();
             let done = done.clone();
             tokio::spawn(async move {
-                let result = probe::run_one(&settings, &target, hangup).await;
+                let result = probe::run_one(&trunk.settings, &target, hangup).await;
+                drop(trunk);
                 let _ = done.send((planned, now, result));
             });
         }
@@ -359,7 +362,7 @@ impl Daemon {
         };
         if cfg.trunk != self.cfg.trunk || cfg.lab != self.cfg.lab || cfg.call != self.cfg.call {
             match trunk(&cfg).await {
-                Ok(t) => self.trunk = t,
+                Ok(t) => self.trunk = Arc::new(t),
                 Err(err) => {
                     tracing::error!(error = %format!("{err:#}"), "reload rejected: trunk settings unusable");
                     return;
@@ -398,7 +401,7 @@ pub async fn run(
         now,
         clock::rng(),
     );
-    let trunk = trunk(&cfg).await?;
+    let trunk = Arc::new(trunk(&cfg).await?);
     let (publish, snapshots) = watch::channel(Arc::new(Snapshot::default()));
     let (hangup, _) = watch::channel(false);
 

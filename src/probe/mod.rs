@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use tokio::net::UdpSocket;
 use tokio::sync::{Semaphore, mpsc, watch};
+use tracing::Instrument;
 
 use crate::classify::{self, CallFacts};
 use crate::clock;
@@ -216,7 +217,8 @@ pub async fn run_one(
     let mut uac = Uac::new(start, settings.uac.clone(), spec, rng);
     let call_id = uac.call_id().to_string();
     let span = tracing::info_span!("probe", %id, %call_id, carrier = %target.carrier);
-    let _enter = span.enter();
+    // The span follows the future (never held across an await by a guard).
+    async move {
 
     let media_local = SocketAddr::new(local.ip(), media_port);
     let mut media = MediaSession::new(start, media_local, rand::RngCore::next_u32(&mut rng_media));
@@ -344,6 +346,9 @@ pub async fn run_one(
     record.media = (report.packets > 0).then_some(report);
     record.media_local = Some(media_local);
     Ok(record)
+    }
+    .instrument(span)
+    .await
 }
 
 /// Place every target, at most `cps` call starts per second and at most
