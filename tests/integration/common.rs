@@ -819,3 +819,125 @@ pub fn tshark(pcap: &Path, args: &[&str]) -> String {
     );
     stdout
 }
+
+/// The media ports this process has handed to SIPp: distinct per test.
+static MEDIA_PORTS: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+
+/// A media port for SIPp's `-mp`: free a moment ago, with `port + 2` free
+/// too (SIPp binds the audio port and the video port two above it), and
+/// never handed out before in this process, so parallel tests never share
+/// one. SIPp exits when it cannot bind either; `Sipp::start_media` then
+/// retries with new ports.
+pub fn free_media_port() -> u16 {
+    let mut given = MEDIA_PORTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for _ in 0..100 {
+        let port = free_udp_port();
+        let Some(video) = port.checked_add(2) else {
+            continue;
+        };
+        let taken = |p: u16| given.iter().any(|g| g.abs_diff(p) <= 2);
+        if taken(port) || udp_port_bound(video) == Some(true) {
+            continue;
+        }
+        given.push(port);
+        return port;
+    }
+    panic!("no free media port pair on 127.0.0.1");
+}
+
+/// A SIPp UAS that plays early media: its SIP side and its media port.
+pub struct MediaSipp {
+    /// The SIPp process (SIP port in `sipp.port`).
+    pub sipp: Sipp,
+    /// The port of its SDP answer, from which it sends the RTP.
+    pub media_port: u16,
+}
+
+impl Sipp {
+    /// `Sipp::start`, plus `-mi 127.0.0.1 -mp <port>`: the address of its
+    /// SDP answer, from which `play_pcap_audio` sends the scenario's RTP
+    /// (through a raw socket: root). Each attempt takes a new SIP port and
+    /// a new media port from `free_media_port`.
+    pub fn start_media(dir: &TempDir, scenario: &str, keys: &[(&str, &str)]) -> MediaSipp {
+        let program = sipp_program();
+        let xml = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/scenarios")
+            .join(format!("{scenario}.xml"));
+        assert!(xml.is_file(), "missing scenario {}", xml.display());
+        let mut failures = String::new();
+        for attempt in 1..=5 {
+            let port = free_udp_port();
+            let media_port = free_media_port();
+            let mut cmd = Command::new(&program);
+            cmd.arg("-sf")
+                .arg(&xml)
+                .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+                .args(["-mi", "127.0.0.1", "-mp", &media_port.to_string()])
+                .args(["-m", "1", "-nostdin"])
+                .args(["-timeout", "45s", "-timeout_error"])
+                .arg("-trace_msg")
+                .arg("-message_file")
+                .arg(dir.join("sipp.msg"))
+                .arg("-trace_err")
+                .arg("-error_file")
+                .arg(dir.join("sipp.err"))
+                .arg("-trace_logs")
+                .arg("-log_file")
+                .arg(dir.join("sipp.log"));
+            for (key, value) in keys {
+                cmd.args(["-key", key, value]);
+            }
+            let stdout = File::create(dir.join("sipp.stdout")).expect("sipp.stdout");
+            let stderr = File::create(dir.join("sipp.stderr")).expect("sipp.stderr");
+            let child = cmd
+                .current_dir(dir.path())
+                .stdin(Stdio::null())
+                .stdout(stdout)
+                .stderr(stderr)
+                .spawn()
+                .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
+            let mut sipp = Sipp {
+                child,
+                port,
+                scenario: scenario.to_owned(),
+                dir: dir.path().to_owned(),
+            };
+            match sipp
+                .wait_bound()
+                .and_then(|()| sipp.wait_media_bound(media_port))
+            {
+                Ok(()) => return MediaSipp { sipp, media_port },
+                Err(why) => {
+                    let _ = writeln!(
+                        failures,
+                        "attempt {attempt}, port {port}, media port {media_port}: {why}\n{}",
+                        slurp(&dir.join("sipp.stderr"))
+                    );
+                }
+            }
+        }
+        panic!("SIPp ({scenario}) did not start:\n{failures}");
+    }
+
+    /// Wait until SIPp's media port is bound too (SIPp binds it after its
+    /// SIP port), while SIPp is alive.
+    fn wait_media_bound(&mut self, media_port: u16) -> Result<(), String> {
+        let deadline = now() + SIPP_START_LIMIT;
+        loop {
+            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+                return Err(format!("exited early with {status}"));
+            }
+            if udp_port_bound(media_port) != Some(false) {
+                return Ok(());
+            }
+            if now() > deadline {
+                return Err(format!(
+                    "media port {media_port} not bound after {SIPP_START_LIMIT:?}"
+                ));
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
