@@ -88,33 +88,39 @@ fn local_midnight(cfg: &Config, now: DateTime<Utc>) -> DateTime<Utc> {
 
 /// What the store says about every pair (last start, last outcome) and
 /// today's calls per number, so a restart continues where it left off.
-/// Calls per owned number in the current local day.
-type CallsToday = Vec<(crate::config::E164, u32)>;
+/// (caller ID, carrier, destination).
+type PairKey = (String, String, String);
 
-fn history(
-    cfg: &Config,
-    store: &Store,
-    now: DateTime<Utc>,
-) -> anyhow::Result<(Vec<PairHistory>, CallsToday)> {
+/// What the store says at start-up, so a restart continues where it left off.
+struct StoreHistory {
+    /// Last start and outcome of every pair.
+    pairs: Vec<PairHistory>,
+    /// Calls per owned number in the current local day (the budget).
+    today: Vec<(crate::config::E164, u32)>,
+    /// The end of a 503 Retry-After pause still running (clamped to a day).
+    hold_until: Option<DateTime<Utc>>,
+}
+
+fn history(cfg: &Config, store: &Store, now: DateTime<Utc>) -> anyhow::Result<StoreHistory> {
     let lookback = now
         - TimeDelta::from_std(cfg.schedule.blocked_every.max(cfg.schedule.every) * 2)
             .unwrap_or(TimeDelta::days(2));
     let midnight = local_midnight(cfg, now);
-    let mut out = Vec::new();
+    // (caller ID, carrier, destination) -> (last start, last outcome)
+    let mut last: HashMap<PairKey, (Option<DateTime<Utc>>, Outcome)> = HashMap::new();
     let mut today = Vec::new();
+    let mut hold_until: Option<DateTime<Utc>> = None;
     for n in &cfg.numbers {
-        let recs = store.probes_for_number(n.number.as_str(), lookback.min(midnight), None)?;
-        let mut last: HashMap<(&str, &str), &ProbeRecord> = HashMap::new();
-        for r in &recs {
-            last.insert((r.carrier.as_str(), r.destination.as_str()), r);
-        }
-        for pair in Pair::all(cfg).into_iter().filter(|p| p.number == n.number) {
-            let rec = last.get(&(pair.carrier.as_str(), pair.destination.as_str()));
-            out.push(PairHistory {
-                last_started: rec.and_then(|r| started(r)),
-                last_outcome: rec.map(|r| r.outcome),
-                pair,
-            });
+        for r in store.probes_for_number(n.number.as_str(), lookback.min(midnight), None)? {
+            let at = started(&r);
+            if let (Outcome::Unavailable, Some(at), Some(secs)) = (r.outcome, at, r.retry_after_s) {
+                let until =
+                    at + TimeDelta::seconds(i64::try_from(secs.min(86_400)).unwrap_or(86_400));
+                if until > now && hold_until.is_none_or(|h| until > h) {
+                    hold_until = Some(until);
+                }
+            }
+            last.insert((r.caller_id, r.carrier, r.destination), (at, r.outcome));
         }
         let calls = store.calls_for_number_between(
             n.number.as_str(),
@@ -123,7 +129,27 @@ fn history(
         )?;
         today.push((n.number.clone(), u32::try_from(calls).unwrap_or(u32::MAX)));
     }
-    Ok((out, today))
+    let pairs = Pair::all(cfg)
+        .into_iter()
+        .map(|pair| {
+            let key = (
+                pair.number.to_string(),
+                pair.carrier.clone(),
+                pair.destination.to_string(),
+            );
+            let rec = last.get(&key);
+            PairHistory {
+                last_started: rec.and_then(|(at, _)| *at),
+                last_outcome: rec.map(|(_, o)| *o),
+                pair,
+            }
+        })
+        .collect();
+    Ok(StoreHistory {
+        pairs,
+        today,
+        hold_until,
+    })
 }
 
 fn started(r: &ProbeRecord) -> Option<DateTime<Utc>> {
@@ -389,18 +415,24 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let cfg = Config::load(&paths.config)?;
     let db = paths.db.clone().unwrap_or_else(|| cfg.store.path.clone());
-    let store = Store::open(&db)
-        .with_context(|| format!("opening the history database {}", db.display()))?;
+    let store = Store::open(&db)?;
     let now = clock::wall();
-    let (hist, today) = history(&cfg, &store, now)?;
-    let planner = Planner::new(
+    let hist = history(&cfg, &store, now)?;
+    let mut planner = Planner::new(
         &cfg.schedule,
         Pair::all(&cfg),
-        &hist,
-        &today,
+        &hist.pairs,
+        &hist.today,
         now,
         clock::rng(),
     );
+    if let Some(until) = hist.hold_until {
+        tracing::warn!(
+            until = %rfc3339(until),
+            "trunk paused: a 503 Retry-After recorded before the restart is still running"
+        );
+        planner.hold_until(until);
+    }
     let trunk = Arc::new(trunk(&cfg).await?);
     let (publish, snapshots) = watch::channel(Arc::new(Snapshot::default()));
     let (hangup, _) = watch::channel(false);

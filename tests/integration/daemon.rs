@@ -1083,3 +1083,53 @@ destinations = ["{X_DEST}"]
     assert_eq!(got, want, "the stored probe: {rec:#}");
     eprintln!("daemon_sigterm: SIGTERM to exit 0 with the CANCEL recorded in {took:?}");
 }
+
+/// A 503 with Retry-After pauses the trunk, and the pause survives a
+/// restart: the new daemon reads the 503 from the store and places nothing
+/// until it is over (no probe storm into a throttled trunk).
+#[test]
+fn retry_after_pause_survives_a_restart() {
+    let dir = TempDir::new("daemon_retry_after");
+    let db = dir.join("ringwatch.db");
+    let schedule = r#"every = "10s"
+window = "00:00-24:00"
+timezone = "UTC"
+jitter = 0
+max_calls_per_number_per_day = 1000
+cps = 5"#;
+    let rules = format!(
+        "[[lab.carriers]]\nname = \"{X}\"\nbehaviour = \"unavailable\"\n\n[[lab.carriers]]\nname = \"{Y}\"\nbehaviour = \"unavailable\"\n"
+    );
+    let config = dir.write("probes.toml", &lab_config(&db, schedule, &[A], &rules));
+    let mut d = Daemon::start(&dir, &config, "daemon.log", false);
+    if wait_for(Duration::from_secs(15), || {
+        (d.log_count("probe finished") >= 1).then_some(())
+    })
+    .is_none()
+    {
+        d.fail("no probe finished in 15 s");
+    }
+    thread::sleep(Duration::from_secs(7));
+    let started = d.log_count("probe starting");
+    if started != 1 {
+        d.fail(&format!(
+            "{started} calls started; the 503 Retry-After 120 should have paused the trunk after 1"
+        ));
+    }
+    d.stop_cleanly();
+    let store = export(&dir, &config);
+    assert_eq!(store.len(), 1, "{store:#?}");
+    assert_eq!(store[0]["outcome"], "unavailable");
+    assert_eq!(store[0]["retry_after_s"], 120);
+
+    let mut again = Daemon::start(&dir, &config, "daemon2.log", false);
+    thread::sleep(Duration::from_secs(4));
+    if again.log_count("Retry-After recorded before the restart is still running") != 1 {
+        again.fail("the restarted daemon did not restore the Retry-After pause");
+    }
+    if again.log_count("probe starting") != 0 {
+        again.fail("a restart placed a call into a trunk that asked for a pause");
+    }
+    again.stop_cleanly();
+    assert_eq!(export(&dir, &config).len(), 1, "the restart added probes");
+}
