@@ -36,4 +36,6 @@ pub mod schedule;
 pub mod sdp;
 pub mod sip;
 pub mod store;
+#[doc(hidden)]
+pub mod testkit;
 pub mod uac;

@@ -17,15 +17,14 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::json;
 use tokio::sync::{oneshot, watch};
 
 use ringwatch::classify::Outcome;
-use ringwatch::daemon::snapshot::{Metrics, NumberView, PddHistogram, Snapshot};
+use ringwatch::daemon::snapshot::{Metrics, PddHistogram, Snapshot};
 use ringwatch::http::{HttpOptions, serve};
 use ringwatch::probe::ProbeRecord;
-use ringwatch::reputation::{Baseline, NumberReport, OutcomeCounts, Params, assess};
+use ringwatch::reputation::{Baseline, NumberReport, OutcomeCounts};
+use ringwatch::testkit::{self, Redress, params, rec, with_redress};
 
 const N1: &str = "+12025550143";
 const N2: &str = "+13125550199";
@@ -36,69 +35,24 @@ const CHROMIUM_TIMEOUT: Duration = Duration::from_secs(90);
 
 // ------------------------------------------------------------ the snapshot
 
-fn now() -> DateTime<Utc> {
-    "2025-11-21T12:00:00Z".parse().expect("now")
-}
-
-fn hour(h: i64) -> String {
-    let base: DateTime<Utc> = "2025-11-20T00:00:00Z".parse().expect("base");
-    (base + TimeDelta::hours(h)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn rec(number: &str, carrier: &str, h: i64, outcome: Outcome, status: Option<u16>) -> ProbeRecord {
-    let v = json!({
-        "id": format!("p-{number}-{carrier}-{h:03}"),
-        "caller_id": number,
-        "carrier": carrier,
-        "destination": "+13125550100",
-        "started_at": hour(h),
-        "call_id": format!("c-{carrier}-{h}"),
-        "outcome": outcome,
-        "rang": outcome.is_ok(),
-        "status": status,
-        "duration_ms": 1000,
-        "reasons": [],
-        "warnings": [],
-        "anomalies": [],
-        "provisionals": [],
-        "cancelled_by_us": outcome == Outcome::Ringing,
-        "answered_dialogs": 0,
-        "strays": 0,
-        "trunk": "192.0.2.1:5060",
-        "local": "192.0.2.2:5060"
-    });
-    serde_json::from_value(v).expect("minimal ProbeRecord")
-}
-
 fn ring(number: &str, carrier: &str, h: i64) -> ProbeRecord {
     rec(number, carrier, h, Outcome::Ringing, Some(487))
 }
 
 /// A 603+ exactly as ATIS-1000099 carries it, with redress contacts.
 fn block(number: &str, carrier: &str, h: i64) -> ProbeRecord {
-    let mut r = rec(number, carrier, h, Outcome::NetworkBlocked, Some(603));
-    r.reason_phrase = Some("Network Blocked".to_owned());
-    r.analytics = Some(
-        serde_json::from_value(json!({
-            "standard": "ATIS-1000099",
-            "url": REDRESS_URL,
-            "tel": "+18005550100",
-            "email": "redress@example.com",
-            "id": "123e4567",
-            "location": "RLN",
-            "phrase": "Network Blocked",
-            "version": "analytics1",
-            "extra": [],
-            "contacts": null,
-            "truncated": false
-        }))
-        .expect("analytics"),
-    );
-    r
+    with_redress(
+        rec(number, carrier, h, Outcome::NetworkBlocked, Some(603)),
+        Redress {
+            url: REDRESS_URL,
+            tel: "+18005550100",
+            email: Some("redress@example.com"),
+            id: "123e4567",
+        },
+    )
 }
 
 fn report(number: &str, own: &[ProbeRecord]) -> NumberReport {
-    let carriers: Vec<String> = CARRIERS.iter().map(|c| (*c).to_owned()).collect();
     // Other caller IDs ring at att: a block there is about this number.
     let by_outcome: OutcomeCounts = [(Outcome::Ringing, 12)].into_iter().collect();
     let att = Baseline {
@@ -107,14 +61,7 @@ fn report(number: &str, own: &[ProbeRecord]) -> NumberReport {
         by_outcome,
         callers: 3,
     };
-    assess(
-        number,
-        &carriers,
-        own,
-        &[att],
-        now(),
-        &Params::new(TimeDelta::days(30)),
-    )
+    testkit::report(number, &CARRIERS, own, &[att], &params())
 }
 
 /// N1: att blocked (603+), tmobile clean, verizon suspect (607).
@@ -152,30 +99,19 @@ fn snapshot() -> Snapshot {
         .or_default()
         .insert("ringing".to_owned(), 14);
 
-    Snapshot {
-        generated_at: "2025-11-21T12:00:00.000Z".to_owned(),
-        started_at: "2025-11-20T00:00:00.000Z".to_owned(),
-        carriers: CARRIERS.iter().map(|c| (*c).to_owned()).collect(),
-        numbers: vec![
-            NumberView {
-                number: N1.to_owned(),
-                label: Some("Sales <West>".to_owned()),
-                report: report(N1, &own1),
-            },
-            NumberView {
-                number: N2.to_owned(),
-                label: Some("Support".to_owned()),
-                report: report(N2, &own2),
-            },
+    testkit::snapshot(
+        "2025-11-20T00:00:00.000Z",
+        &CARRIERS,
+        vec![
+            (N1, Some("Sales <West>"), report(N1, &own1)),
+            (N2, Some("Support"), report(N2, &own2)),
         ],
         metrics,
-    }
+    )
 }
 
 fn state_of(s: &Snapshot, number: &str, carrier: &str) -> String {
-    s.number(number)
-        .and_then(|v| v.report.carriers.iter().find(|c| c.carrier == carrier))
-        .map_or_else(|| "missing".to_owned(), |c| c.state.as_str().to_owned())
+    testkit::state_of(s, number, carrier).to_owned()
 }
 
 // ------------------------------------------------------------ chromium

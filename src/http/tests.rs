@@ -4,93 +4,41 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 
 use super::*;
 use crate::classify::Outcome;
-use crate::daemon::snapshot::{Metrics, NumberView, PddHistogram};
+use crate::daemon::snapshot::{Metrics, PddHistogram};
 use crate::probe::ProbeRecord;
-use crate::reputation::{NumberReport, Params, assess};
+use crate::reputation::NumberReport;
+use crate::testkit::{self, Redress, params, rec, state_of, with_redress};
 
 const N1: &str = "+12025550143";
 const N2: &str = "+13125550199";
 const CARRIERS: [&str; 3] = ["att", "tmobile", "verizon"];
 const HOSTILE_URL: &str = "https://x/\"><script>alert(1)</script>";
 
-fn now() -> DateTime<Utc> {
-    "2025-11-21T12:00:00Z".parse().expect("now")
-}
-
-fn hour(h: i64) -> String {
-    let base: DateTime<Utc> = "2025-11-20T00:00:00Z".parse().expect("base");
-    (base + TimeDelta::hours(h)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn rec(number: &str, carrier: &str, h: i64, outcome: Outcome, status: Option<u16>) -> ProbeRecord {
-    let v = json!({
-        "id": format!("p-{number}-{carrier}-{h:03}"),
-        "caller_id": number,
-        "carrier": carrier,
-        "destination": "+13125550100",
-        "started_at": hour(h),
-        "call_id": format!("c-{carrier}-{h}"),
-        "outcome": outcome,
-        "rang": outcome.is_ok(),
-        "status": status,
-        "duration_ms": 1000,
-        "reasons": [],
-        "warnings": [],
-        "anomalies": [],
-        "provisionals": [],
-        "cancelled_by_us": outcome == Outcome::Ringing,
-        "answered_dialogs": 0,
-        "strays": 0,
-        "trunk": "192.0.2.1:5060",
-        "local": "192.0.2.2:5060"
-    });
-    serde_json::from_value(v).expect("minimal ProbeRecord")
-}
-
 fn ring(number: &str, carrier: &str, h: i64) -> ProbeRecord {
     rec(number, carrier, h, Outcome::Ringing, Some(487))
 }
 
 fn block(number: &str, carrier: &str, h: i64, url: &str) -> ProbeRecord {
-    let mut r = rec(number, carrier, h, Outcome::NetworkBlocked, Some(603));
-    r.reason_phrase = Some("Network Blocked".to_owned());
-    r.analytics = Some(
-        serde_json::from_value(json!({
-            "standard": "ATIS-1000099",
-            "url": url,
-            "tel": "+18005550100",
-            "email": "redress@example.net",
-            "id": "abc",
-            "location": "RLN",
-            "phrase": "Network Blocked",
-            "version": "analytics1",
-            "extra": [],
-            "contacts": null,
-            "truncated": false
-        }))
-        .expect("analytics"),
-    );
-    r
+    with_redress(
+        rec(number, carrier, h, Outcome::NetworkBlocked, Some(603)),
+        Redress {
+            url,
+            tel: "+18005550100",
+            email: Some("redress@example.net"),
+            id: "abc",
+        },
+    )
 }
 
 fn report(number: &str, own: &[ProbeRecord]) -> NumberReport {
-    let carriers: Vec<String> = CARRIERS.iter().map(|c| (*c).to_owned()).collect();
-    assess(
-        number,
-        &carriers,
-        own,
-        &[],
-        now(),
-        &Params::new(TimeDelta::days(30)),
-    )
+    testkit::report(number, &CARRIERS, own, &[], &params())
 }
 
 /// 2 numbers × 3 carriers: N1 blocked (603+, hostile redress URL) at att,
@@ -123,23 +71,11 @@ fn snapshot() -> Snapshot {
         "att".to_owned(),
         BTreeMap::from([("network_blocked".to_owned(), 1), ("ringing".to_owned(), 3)]),
     );
-    Snapshot {
-        generated_at: "2025-11-21T12:00:00.000Z".to_owned(),
-        started_at: "2025-11-21T08:00:00.000Z".to_owned(),
-        carriers: CARRIERS.iter().map(|c| (*c).to_owned()).collect(),
-        numbers: vec![
-            NumberView {
-                number: N1.to_owned(),
-                label: Some("Sales <West> & \"Co\"".to_owned()),
-                report: n1,
-            },
-            NumberView {
-                number: N2.to_owned(),
-                label: None,
-                report: n2,
-            },
-        ],
-        metrics: Metrics {
+    testkit::snapshot(
+        "2025-11-21T08:00:00.000Z",
+        &CARRIERS,
+        vec![(N1, Some("Sales <West> & \"Co\""), n1), (N2, None, n2)],
+        Metrics {
             probes_total,
             pdd_seconds: BTreeMap::from([("att".to_owned(), pdd)]),
             number_state: BTreeMap::new(),
@@ -149,13 +85,7 @@ fn snapshot() -> Snapshot {
             alerts_queued: 1,
             alerts_dropped: 0,
         },
-    }
-}
-
-fn state_of(s: &Snapshot, number: &str, carrier: &str) -> &'static str {
-    s.number(number)
-        .and_then(|v| v.report.carriers.iter().find(|c| c.carrier == carrier))
-        .map_or("missing", |c| c.state.as_str())
+    )
 }
 
 #[test]

@@ -1,24 +1,15 @@
 //! Unit tests of `assess` and the renderers on hand-built probe records and a
 //! fixed `now`.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use serde_json::{Value, json};
 
 use super::*;
 use crate::classify::Outcome;
 use crate::probe::ProbeRecord;
+use crate::testkit::{self, Redress, hour, params, report, with_redress};
 
 const NUM: &str = "+12025550143";
-
-fn now() -> DateTime<Utc> {
-    "2025-11-21T12:00:00Z".parse().expect("now")
-}
-
-/// `2025-11-20T00:00:00Z` plus `h` hours (all before `now`).
-fn hour(h: i64) -> String {
-    let base: DateTime<Utc> = "2025-11-20T00:00:00Z".parse().expect("base");
-    (base + TimeDelta::hours(h)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
 
 fn status_of(o: Outcome) -> Option<u16> {
     match o {
@@ -41,28 +32,9 @@ fn status_of(o: Outcome) -> Option<u16> {
 /// A record at `carrier`, `h` hours after the base, with `outcome`; it rang
 /// only when the outcome is ringing/answered.
 fn rec(carrier: &str, h: i64, outcome: Outcome) -> ProbeRecord {
-    let v = json!({
-        "id": format!("p-{carrier}-{h:03}"),
-        "caller_id": NUM,
-        "carrier": carrier,
-        "destination": "+13125550100",
-        "started_at": hour(h),
-        "call_id": format!("c-{carrier}-{h}"),
-        "outcome": outcome,
-        "rang": outcome.is_ok(),
-        "status": status_of(outcome),
-        "duration_ms": 1000,
-        "reasons": [],
-        "warnings": [],
-        "anomalies": [],
-        "provisionals": [],
-        "cancelled_by_us": outcome == Outcome::Ringing,
-        "answered_dialogs": 0,
-        "strays": 0,
-        "trunk": "192.0.2.1:5060",
-        "local": "192.0.2.2:5060"
-    });
-    serde_json::from_value(v).expect("minimal ProbeRecord")
+    let mut r = testkit::rec(NUM, carrier, h, outcome, status_of(outcome));
+    r.id = format!("p-{carrier}-{h:03}");
+    r
 }
 
 fn ring(carrier: &str, h: i64) -> ProbeRecord {
@@ -71,35 +43,21 @@ fn ring(carrier: &str, h: i64) -> ProbeRecord {
 
 /// A 603+ with ATIS redress data.
 fn block(carrier: &str, h: i64, url: &str, tel: &str) -> ProbeRecord {
-    let mut r = rec(carrier, h, Outcome::NetworkBlocked);
-    r.reason_phrase = Some("Network Blocked".to_owned());
-    r.analytics = Some(
-        serde_json::from_value(json!({
-            "standard": "ATIS-1000099",
-            "url": url,
-            "tel": tel,
-            "email": null,
-            "id": "abc",
-            "location": "RLN",
-            "phrase": "Network Blocked",
-            "version": "analytics1",
-            "extra": [],
-            "contacts": null,
-            "truncated": false
-        }))
-        .expect("analytics"),
-    );
-    r
+    with_redress(
+        rec(carrier, h, Outcome::NetworkBlocked),
+        Redress {
+            url,
+            tel,
+            email: None,
+            id: "abc",
+        },
+    )
 }
 
 fn declined_after_ring(carrier: &str, h: i64) -> ProbeRecord {
     let mut r = rec(carrier, h, Outcome::Declined);
     r.rang = true;
     r
-}
-
-fn params() -> Params {
-    Params::new(TimeDelta::days(30))
 }
 
 fn run(carriers: &[&str], own: &[ProbeRecord], baselines: &[Baseline]) -> NumberReport {
@@ -112,8 +70,7 @@ fn run_with(
     baselines: &[Baseline],
     p: &Params,
 ) -> NumberReport {
-    let carriers: Vec<String> = carriers.iter().map(|s| (*s).to_owned()).collect();
-    assess(NUM, &carriers, own, baselines, now(), p)
+    report(NUM, carriers, own, baselines, p)
 }
 
 fn pair<'a>(r: &'a NumberReport, carrier: &str) -> &'a CarrierReport {

@@ -213,6 +213,17 @@ pub fn sipp_program() -> String {
     }
 }
 
+/// The SIPp program and the path of `tests/scenarios/<scenario>.xml`
+/// (which must exist).
+fn sipp_setup(scenario: &str) -> (String, PathBuf) {
+    let program = sipp_program();
+    let xml = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/scenarios")
+        .join(format!("{scenario}.xml"));
+    assert!(xml.is_file(), "missing scenario {}", xml.display());
+    (program, xml)
+}
+
 /// A SIPp UAS playing one scenario of tests/scenarios on 127.0.0.1, for one
 /// call. Killed by PID on drop if still running.
 pub struct Sipp {
@@ -228,48 +239,11 @@ impl Sipp {
     /// values, and wait until its SIP port is bound. Its screen, message
     /// trace, error log and log actions go to `sipp.*` files in `dir`.
     pub fn start(dir: &TempDir, scenario: &str, keys: &[(&str, &str)]) -> Sipp {
-        let program = sipp_program();
-        let xml = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/scenarios")
-            .join(format!("{scenario}.xml"));
-        assert!(xml.is_file(), "missing scenario {}", xml.display());
+        let (program, xml) = sipp_setup(scenario);
         let mut failures = String::new();
         for attempt in 1..=5 {
             let port = free_udp_port();
-            let mut cmd = Command::new(&program);
-            cmd.arg("-sf")
-                .arg(&xml)
-                .args(["-i", "127.0.0.1", "-p", &port.to_string()])
-                .args(["-m", "1", "-nostdin"])
-                // A backstop: SIPp gives up (and fails) on its own.
-                .args(["-timeout", "45s", "-timeout_error"])
-                .arg("-trace_msg")
-                .arg("-message_file")
-                .arg(dir.join("sipp.msg"))
-                .arg("-trace_err")
-                .arg("-error_file")
-                .arg(dir.join("sipp.err"))
-                .arg("-trace_logs")
-                .arg("-log_file")
-                .arg(dir.join("sipp.log"));
-            for (key, value) in keys {
-                cmd.args(["-key", key, value]);
-            }
-            let stdout = File::create(dir.join("sipp.stdout")).expect("sipp.stdout");
-            let stderr = File::create(dir.join("sipp.stderr")).expect("sipp.stderr");
-            let child = cmd
-                .current_dir(dir.path())
-                .stdin(Stdio::null())
-                .stdout(stdout)
-                .stderr(stderr)
-                .spawn()
-                .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
-            let mut sipp = Sipp {
-                child,
-                port,
-                scenario: scenario.to_owned(),
-                dir: dir.path().to_owned(),
-            };
+            let mut sipp = Sipp::spawn(dir, &program, &xml, scenario, port, None, keys);
             match sipp.wait_bound() {
                 Ok(()) => return sipp,
                 Err(why) => {
@@ -282,6 +256,57 @@ impl Sipp {
             }
         }
         panic!("SIPp ({scenario}) did not start:\n{failures}");
+    }
+
+    /// One attempt: spawn SIPp on `port` (and with `-mi 127.0.0.1 -mp
+    /// <media_port>` when given), its screen, message trace, error log and
+    /// log actions in `sipp.*` files in `dir`. Does not wait for it.
+    fn spawn(
+        dir: &TempDir,
+        program: &str,
+        xml: &Path,
+        scenario: &str,
+        port: u16,
+        media_port: Option<u16>,
+        keys: &[(&str, &str)],
+    ) -> Sipp {
+        let mut cmd = Command::new(program);
+        cmd.arg("-sf")
+            .arg(xml)
+            .args(["-i", "127.0.0.1", "-p", &port.to_string()]);
+        if let Some(media_port) = media_port {
+            cmd.args(["-mi", "127.0.0.1", "-mp", &media_port.to_string()]);
+        }
+        cmd.args(["-m", "1", "-nostdin"])
+            // A backstop: SIPp gives up (and fails) on its own.
+            .args(["-timeout", "45s", "-timeout_error"])
+            .arg("-trace_msg")
+            .arg("-message_file")
+            .arg(dir.join("sipp.msg"))
+            .arg("-trace_err")
+            .arg("-error_file")
+            .arg(dir.join("sipp.err"))
+            .arg("-trace_logs")
+            .arg("-log_file")
+            .arg(dir.join("sipp.log"));
+        for (key, value) in keys {
+            cmd.args(["-key", key, value]);
+        }
+        let stdout = File::create(dir.join("sipp.stdout")).expect("sipp.stdout");
+        let stderr = File::create(dir.join("sipp.stderr")).expect("sipp.stderr");
+        let child = cmd
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
+        Sipp {
+            child,
+            port,
+            scenario: scenario.to_owned(),
+            dir: dir.path().to_owned(),
+        }
     }
 
     /// Wait until the port is bound while SIPp is alive.
@@ -861,49 +886,12 @@ impl Sipp {
     /// (through a raw socket: root). Each attempt takes a new SIP port and
     /// a new media port from `free_media_port`.
     pub fn start_media(dir: &TempDir, scenario: &str, keys: &[(&str, &str)]) -> MediaSipp {
-        let program = sipp_program();
-        let xml = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/scenarios")
-            .join(format!("{scenario}.xml"));
-        assert!(xml.is_file(), "missing scenario {}", xml.display());
+        let (program, xml) = sipp_setup(scenario);
         let mut failures = String::new();
         for attempt in 1..=5 {
             let port = free_udp_port();
             let media_port = free_media_port();
-            let mut cmd = Command::new(&program);
-            cmd.arg("-sf")
-                .arg(&xml)
-                .args(["-i", "127.0.0.1", "-p", &port.to_string()])
-                .args(["-mi", "127.0.0.1", "-mp", &media_port.to_string()])
-                .args(["-m", "1", "-nostdin"])
-                .args(["-timeout", "45s", "-timeout_error"])
-                .arg("-trace_msg")
-                .arg("-message_file")
-                .arg(dir.join("sipp.msg"))
-                .arg("-trace_err")
-                .arg("-error_file")
-                .arg(dir.join("sipp.err"))
-                .arg("-trace_logs")
-                .arg("-log_file")
-                .arg(dir.join("sipp.log"));
-            for (key, value) in keys {
-                cmd.args(["-key", key, value]);
-            }
-            let stdout = File::create(dir.join("sipp.stdout")).expect("sipp.stdout");
-            let stderr = File::create(dir.join("sipp.stderr")).expect("sipp.stderr");
-            let child = cmd
-                .current_dir(dir.path())
-                .stdin(Stdio::null())
-                .stdout(stdout)
-                .stderr(stderr)
-                .spawn()
-                .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
-            let mut sipp = Sipp {
-                child,
-                port,
-                scenario: scenario.to_owned(),
-                dir: dir.path().to_owned(),
-            };
+            let mut sipp = Sipp::spawn(dir, &program, &xml, scenario, port, Some(media_port), keys);
             match sipp
                 .wait_bound()
                 .and_then(|()| sipp.wait_media_bound(media_port))
