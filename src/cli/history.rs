@@ -10,7 +10,7 @@ use chrono::TimeDelta;
 use super::common::{Globals, open_existing_store, parse_since};
 use crate::clock;
 use crate::config::{Config, E164};
-use crate::reputation::{self, Baseline, NumberReport, Params};
+use crate::reputation::{self, NumberReport, Params};
 use crate::store::Store;
 
 /// Arguments of `ringwatch history`.
@@ -40,37 +40,14 @@ pub fn assess(
     fresh: TimeDelta,
 ) -> anyhow::Result<NumberReport> {
     let now = clock::wall();
-    let start = now - since;
-    let (own, baselines) = match store {
-        Some(store) => {
-            let own = store.probes_for_number(number.as_str(), start, carrier)?;
-            let baselines = store
-                .carrier_baselines(start, number.as_str())?
-                .into_iter()
-                .filter(|b| carrier.is_none_or(|c| c == b.carrier))
-                .map(|b| Baseline {
-                    carrier: b.carrier,
-                    probes: b.probes,
-                    by_outcome: b.by_outcome.into_iter().collect(),
-                    callers: b.callers,
-                })
-                .collect();
-            (own, baselines)
-        }
-        None => (Vec::new(), Vec::new()),
-    };
     let params = Params {
         fresh,
         ..Params::new(since)
     };
-    Ok(reputation::assess(
-        number.as_str(),
-        carriers,
-        &own,
-        &baselines,
-        now,
-        &params,
-    ))
+    Ok(match store {
+        Some(store) => store.assess_number(number.as_str(), carriers, carrier, &params, now)?,
+        None => reputation::assess(number.as_str(), carriers, &[], &[], now, &params),
+    })
 }
 
 /// Carrier names of the configuration, narrowed to `only`.

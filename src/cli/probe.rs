@@ -6,14 +6,13 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use tokio::sync::{mpsc, watch};
 
 use super::common::{Globals, open_store};
 use crate::config::{Config, E164};
-use crate::probe::{self, ProbeRecord, ProbeSettings, ProbeTarget};
+use crate::probe::{self, ProbeRecord, ProbeTarget, Trunk};
 use crate::store::Store;
 
 /// Carrier name used for a `--to` destination that no carrier lists.
@@ -156,19 +155,11 @@ pub fn place_calls(
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        // `[trunk] proxy = "lab"`: the built-in carrier lab answers, inside
-        // this process, on a loopback port; it lives as long as this run.
-        let lab = if cfg.trunk_is_lab() {
-            let any: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
-            Some(crate::lab::start(cfg, any).await.context("starting the built-in lab")?)
-        } else {
-            None
-        };
-        let settings = Arc::new(ProbeSettings::from_config(cfg, lab.as_ref().map(|l| l.addr)).await?);
+        let trunk = Trunk::start(cfg).await?;
         let (hangup_tx, hangup_rx) = watch::channel(false);
         let (results_tx, mut results) = mpsc::unbounded_channel();
         let runner = tokio::spawn(probe::run_many(
-            settings,
+            trunk.settings.clone(),
             targets,
             cps,
             max_concurrent,
@@ -209,12 +200,7 @@ pub fn place_calls(
             }
         }
         runner.await.context("probe runner")?;
-        if let Some(lab) = lab {
-            match lab.stop().await {
-                Ok(stats) => tracing::debug!(?stats, "lab stopped"),
-                Err(err) => tracing::warn!(error = %err, "lab did not stop cleanly"),
-            }
-        }
+        trunk.stop().await;
         Ok(run)
     })
 }

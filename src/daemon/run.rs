@@ -21,9 +21,8 @@ use crate::alerts::{Alerter, StateChange};
 use crate::classify::Outcome;
 use crate::clock;
 use crate::config::Config;
-use crate::lab::LabHandle;
-use crate::probe::{self, ProbeError, ProbeRecord, ProbeSettings, ProbeTarget};
-use crate::reputation::{self, Baseline, NumberReport, Params, State};
+use crate::probe::{self, ProbeError, ProbeRecord, ProbeTarget, Trunk};
+use crate::reputation::{NumberReport, Params, State};
 use crate::schedule::{Pair, PairHistory, Planned, Planner};
 use crate::store::Store;
 
@@ -50,30 +49,6 @@ pub struct DaemonPaths {
     pub config: PathBuf,
     /// `--db` override.
     pub db: Option<PathBuf>,
-}
-
-/// A running trunk: the settings calls use, and the lab if it is in-process.
-struct Trunk {
-    settings: Arc<ProbeSettings>,
-    _lab: Option<LabHandle>,
-}
-
-async fn trunk(cfg: &Config) -> anyhow::Result<Trunk> {
-    let lab = if cfg.trunk_is_lab() {
-        let any: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
-        Some(
-            crate::lab::start(cfg, any)
-                .await
-                .context("starting the built-in lab")?,
-        )
-    } else {
-        None
-    };
-    let settings = ProbeSettings::from_config(cfg, lab.as_ref().map(|l| l.addr)).await?;
-    Ok(Trunk {
-        settings: Arc::new(settings),
-        _lab: lab,
-    })
 }
 
 /// The start of the local day (in the schedule's timezone) containing `now`.
@@ -170,18 +145,6 @@ fn assess(
     now: DateTime<Utc>,
 ) -> anyhow::Result<NumberReport> {
     let window = TimeDelta::days(WINDOW_DAYS);
-    let start = now - window;
-    let own = store.probes_for_number(number, start, None)?;
-    let baselines: Vec<Baseline> = store
-        .carrier_baselines(start, number)?
-        .into_iter()
-        .map(|b| Baseline {
-            carrier: b.carrier,
-            probes: b.probes,
-            by_outcome: b.by_outcome.into_iter().collect(),
-            callers: b.callers,
-        })
-        .collect();
     let carriers: Vec<String> = cfg.carriers.iter().map(|c| c.name.clone()).collect();
     // Fresh = within two probe intervals: the daemon keeps evidence current.
     let fresh = TimeDelta::from_std(cfg.schedule.blocked_every.max(cfg.schedule.every) * 2)
@@ -190,9 +153,7 @@ fn assess(
         fresh: fresh.min(window),
         ..Params::new(window)
     };
-    Ok(reputation::assess(
-        number, &carriers, &own, &baselines, now, &params,
-    ))
+    Ok(store.assess_number(number, &carriers, None, &params, now)?)
 }
 
 /// The daemon's state, owned by its loop.
@@ -265,8 +226,10 @@ impl Daemon {
     /// Start every call that is due now.
     fn start_due(&mut self, done: &mpsc::UnboundedSender<Finished>) {
         let now = clock::wall();
+        let mut started = false;
         while let Some(planned) = self.planner.poll(now, self.in_flight) {
             self.in_flight += 1;
+            started = true;
             let lag = (now - planned.planned_at).num_milliseconds().max(0) as f64 / 1000.0;
             self.snapshot.metrics.scheduler_lag_seconds = lag;
             let target = ProbeTarget {
@@ -284,7 +247,10 @@ impl Daemon {
                 let _ = done.send((planned, now, result));
             });
         }
-        self.publish(now);
+        // Only when something changed: a publish clones every number's view.
+        if started {
+            self.publish(now);
+        }
     }
 
     /// A call finished: store it first, then plan, assess, alert, publish.
@@ -387,7 +353,7 @@ impl Daemon {
             }
         };
         if cfg.trunk != self.cfg.trunk || cfg.lab != self.cfg.lab || cfg.call != self.cfg.call {
-            match trunk(&cfg).await {
+            match Trunk::start(&cfg).await {
                 Ok(t) => self.trunk = Arc::new(t),
                 Err(err) => {
                     tracing::error!(error = %format!("{err:#}"), "reload rejected: trunk settings unusable");
@@ -433,7 +399,7 @@ pub async fn run(
         );
         planner.hold_until(until);
     }
-    let trunk = Arc::new(trunk(&cfg).await?);
+    let trunk = Arc::new(Trunk::start(&cfg).await?);
     let (publish, snapshots) = watch::channel(Arc::new(Snapshot::default()));
     let (hangup, _) = watch::channel(false);
 

@@ -95,6 +95,47 @@ pub enum ProbeError {
     /// A URI could not be built from the configuration.
     #[error(transparent)]
     Uri(#[from] request::UriError),
+    /// `[trunk] proxy = "lab"` but the built-in lab could not start.
+    #[error("starting the built-in lab: {0}")]
+    Lab(#[source] io::Error),
+}
+
+/// Where calls go for a run: the probe settings and, with
+/// `[trunk] proxy = "lab"`, the built-in lab answering inside this process on
+/// a loopback port. The lab lives as long as the `Trunk` (calls in flight
+/// keep it alive by holding an `Arc<Trunk>`).
+#[derive(Debug)]
+pub struct Trunk {
+    /// What every call of the run uses.
+    pub settings: Arc<ProbeSettings>,
+    lab: Option<crate::lab::LabHandle>,
+}
+
+impl Trunk {
+    /// Start the lab when configured, resolve the trunk, read credentials.
+    pub async fn start(cfg: &Config) -> Result<Self, ProbeError> {
+        let lab = if cfg.trunk_is_lab() {
+            let any: SocketAddr = (Ipv4Addr::LOCALHOST, 0).into();
+            Some(crate::lab::start(cfg, any).await.map_err(ProbeError::Lab)?)
+        } else {
+            None
+        };
+        let settings = ProbeSettings::from_config(cfg, lab.as_ref().map(|l| l.addr)).await?;
+        Ok(Self {
+            settings: Arc::new(settings),
+            lab,
+        })
+    }
+
+    /// Stop the in-process lab, if any, logging its counters.
+    pub async fn stop(self) {
+        if let Some(lab) = self.lab {
+            match lab.stop().await {
+                Ok(stats) => tracing::debug!(?stats, "lab stopped"),
+                Err(err) => tracing::warn!(error = %err, "lab did not stop cleanly"),
+            }
+        }
+    }
 }
 
 impl ProbeSettings {

@@ -45,8 +45,9 @@ pub fn text(rec: &ProbeRecord) -> String {
         "Trunk:          {} (our side {})",
         rec.trunk, rec.local
     );
-    let final_line = rec
-        .final_response()
+    let final_response = rec.final_response();
+    let final_line = final_response
+        .as_ref()
         .map(|m| first_line(m.raw()))
         .or_else(|| {
             rec.status
@@ -65,7 +66,7 @@ pub fn text(rec: &ProbeRecord) -> String {
         rec.duration_ms,
         yes_no(rec.cancelled_by_us)
     );
-    if let Some(m) = rec.final_response() {
+    if let Some(m) = &final_response {
         for name in QUOTED_HEADERS {
             for value in m.header_all(name) {
                 let _ = writeln!(out, "{:<15} {value}", format!("{name}:"));

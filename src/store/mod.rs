@@ -39,6 +39,7 @@
 //! daemon and a one-off `ringwatch probe` can write the same file at once;
 //! the second waits for the first instead of failing.
 
+mod assess;
 mod migrations;
 mod read;
 mod sketch;

@@ -193,7 +193,20 @@ destinations = ["{DESTINATION}"]
 /// with install instructions when it is missing: these tests must fail,
 /// not pass vacuously, on a machine without SIPp.
 pub fn sipp_program() -> String {
-    let program = std::env::var("RINGWATCH_SIPP").unwrap_or_else(|_| "sipp".to_owned());
+    required_tool(
+        "RINGWATCH_SIPP",
+        "sipp",
+        "SIPp is not installed (`{program}` not found). The probe integration tests play the far \
+         end with SIPp. Install it:\n  sudo apt-get install -y sip-tester    # Debian/Ubuntu\n\
+         or run scripts/test, which installs what the tests need, or point RINGWATCH_SIPP at a \
+         sipp binary.",
+    )
+}
+
+/// `$env_var`, or `default` on the PATH, checked by running it with `-v`.
+/// Panics with `missing` (where `{program}` names it) when it is absent.
+fn required_tool(env_var: &str, default: &str, missing: &str) -> String {
+    let program = std::env::var(env_var).unwrap_or_else(|_| default.to_owned());
     match Command::new(&program)
         .arg("-v")
         .stdin(Stdio::null())
@@ -202,13 +215,9 @@ pub fn sipp_program() -> String {
         .status()
     {
         Ok(_) => program,
-        Err(err) if err.kind() == ErrorKind::NotFound => panic!(
-            "SIPp is not installed (`{program}` not found). The probe \
-             integration tests play the far end with SIPp. Install it:\n  \
-             sudo apt-get install -y sip-tester    # Debian/Ubuntu\n\
-             or run scripts/test, which installs what the tests need, or \
-             point RINGWATCH_SIPP at a sipp binary."
-        ),
+        Err(err) if err.kind() == ErrorKind::NotFound => {
+            panic!("{}", missing.replace("{program}", &program))
+        }
         Err(err) => panic!("cannot run `{program} -v`: {err}"),
     }
 }
@@ -804,23 +813,13 @@ pub fn json_lines(text: &str) -> Result<Vec<Value>, String> {
 /// Panics with install instructions when it is missing (the pcap tests
 /// must fail, not pass vacuously, without it).
 pub fn tshark_program() -> String {
-    let program = std::env::var("RINGWATCH_TSHARK").unwrap_or_else(|_| "tshark".to_owned());
-    match Command::new(&program)
-        .arg("-v")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-    {
-        Ok(_) => program,
-        Err(err) if err.kind() == ErrorKind::NotFound => panic!(
-            "tshark is not installed (`{program}` not found). The evidence \
-             tests decode ringwatch's pcaps with it. Install it:\n  \
-             sudo apt-get install -y tshark    # Debian/Ubuntu\n\
-             or run scripts/test, or point RINGWATCH_TSHARK at a tshark binary."
-        ),
-        Err(err) => panic!("cannot run `{program} -v`: {err}"),
-    }
+    required_tool(
+        "RINGWATCH_TSHARK",
+        "tshark",
+        "tshark is not installed (`{program}` not found). The evidence tests decode ringwatch's \
+         pcaps with it. Install it:\n  sudo apt-get install -y tshark    # Debian/Ubuntu\n\
+         or run scripts/test, or point RINGWATCH_TSHARK at a tshark binary.",
+    )
 }
 
 /// `tshark -r <pcap> <args...>`: its stdout, or a panic with its stderr
